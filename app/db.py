@@ -1,0 +1,90 @@
+"""The database engine, the metadata naming convention and the request session."""
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Annotated, Any
+
+from fastapi import Depends
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, SQLModel, create_engine
+
+from app.config import get_settings
+
+# Set before any model is imported: Alembic can only drop constraints that have names.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+WRITE_OPTION = "krat_write"
+
+
+def is_sqlite(url: str) -> bool:
+    """Tell whether a database URL points at SQLite."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for `url`, configuring SQLite for concurrent readers and durability."""
+    if not is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    database = make_url(url).database
+    if database and database != ":memory:":
+        from pathlib import Path
+
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    busy_ms = get_settings().sqlite_busy_timeout_ms
+
+    @event.listens_for(engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        # Let pysqlite issue no implicit BEGIN; we begin explicitly below so that writers take
+        # the write lock up front (BEGIN IMMEDIATE) instead of failing to upgrade a read lock.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # Readers share the WAL snapshot; a writer takes the write lock at BEGIN, so two writers
+        # queue on the busy timeout instead of deadlocking on a lock upgrade.
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+@lru_cache
+def get_engine() -> Engine:
+    """Return the process-wide engine for the configured database."""
+    return make_engine(get_settings().database_url)
+
+
+def get_session() -> Iterator[Session]:
+    """Yield a read session for one request."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+def write_session() -> Session:
+    """Return a session whose transaction takes the write lock up front (on SQLite)."""
+    return Session(get_engine().execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+
+
+def get_write_session() -> Iterator[Session]:
+    """Yield a write session for one request; the handler commits, never this cleanup."""
+    with write_session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]

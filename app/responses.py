@@ -1,0 +1,73 @@
+"""JSON responses with validators: ETag on reads, 304 for If-None-Match, 412 for If-Match.
+
+A single resource's ETag is its `version` (bumped by every change to it), so a write can check
+`If-Match` inside its transaction without rendering anything. A list's ETag is a hash of the
+page it returns.
+"""
+
+import hashlib
+from typing import Any
+
+import orjson
+from fastapi import Request
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from app.errors import PreconditionFailed
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+def dumps(payload: Any) -> bytes:
+    """Serialise a payload of models, dicts, dates and datetimes to JSON bytes."""
+    return orjson.dumps(payload, default=_default)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def version_etag(version: int) -> str:
+    """Return the ETag of a single resource at `version`."""
+    return f'"v{version}"'
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    candidates = [part.strip() for part in header.split(",")]
+    bare = etag.removeprefix("W/")
+    return "*" in candidates or any(c.removeprefix("W/") == bare for c in candidates)
+
+
+def json_response(
+    request: Request,
+    payload: Any,
+    *,
+    status_code: int = 200,
+    etag: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render `payload`; on GET, tag it and answer 304 when the client's copy is current."""
+    body = dumps(payload)
+    all_headers = dict(headers or {})
+    if request.method in {"GET", "HEAD"} or etag is not None:
+        etag = etag or 'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        all_headers["ETag"] = etag
+        if request.method in {"GET", "HEAD"} and _matches(
+            request.headers.get("if-none-match"), etag
+        ):
+            return Response(status_code=304, headers=all_headers)
+    return Response(body, status_code=status_code, media_type=JSON_MEDIA_TYPE, headers=all_headers)
+
+
+def check_if_match(request: Request, version: int) -> None:
+    """Raise 412 if the request's If-Match names another version of the resource."""
+    header = request.headers.get("if-match")
+    if header and not _matches(header, version_etag(version)):
+        raise PreconditionFailed(
+            "the resource was changed since you read it; read it again and reapply your change",
+            current_etag=version_etag(version),
+        )

@@ -1,0 +1,122 @@
+"""Test fixtures: every database test runs on SQLite and, when configured, on PostgreSQL.
+
+SQLite tests copy a freshly migrated template file; PostgreSQL tests share one migrated
+database that is truncated after each test. Set KRAT_TEST_POSTGRES_URL to include PostgreSQL;
+under CI (CI=true) it must be set, so the PostgreSQL half can never be skipped silently.
+"""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlmodel import Session, SQLModel
+
+from app import auth, migrations
+from app.config import get_settings
+from app.db import get_engine
+from app.regions import service as regions
+
+ADMIN_TOKEN = "test-admin-token"
+POSTGRES_URL = os.environ.get("KRAT_TEST_POSTGRES_URL")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+if IN_CI and not POSTGRES_URL:
+    raise pytest.UsageError(
+        "CI must set KRAT_TEST_POSTGRES_URL: the PostgreSQL half may not be skipped"
+    )
+
+ENGINES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per test session."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrations.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated() -> str:
+    """The PostgreSQL test database, emptied and migrated to head once per test session."""
+    assert POSTGRES_URL
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    migrations.upgrade(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+def _truncate_postgres(url: str) -> None:
+    tables = [t.name for t in SQLModel.metadata.sorted_tables if t.name != "region"]
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    """The URL of an empty, migrated database of each engine."""
+    if request.param == "sqlite":
+        path = tmp_path / "krat.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("KRAT_TEST_POSTGRES_URL is not set")
+    url = request.getfixturevalue("postgres_migrated")
+    yield url
+    _truncate_postgres(url)
+
+
+def _reset_caches() -> None:
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    regions.clear_cache()
+    auth.token_cache.clear()
+
+
+@pytest.fixture
+def configured(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the application's settings at the test database."""
+    monkeypatch.setenv("KRAT_DATABASE_URL", database_url)
+    monkeypatch.setenv("KRAT_ADMIN_TOKEN", ADMIN_TOKEN)
+    _reset_caches()
+    yield database_url
+    get_engine().dispose()
+    _reset_caches()
+
+
+@pytest.fixture
+def db(configured: str) -> Iterator[Session]:
+    """A session on the test database, for factories and for checking what was stored."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def client(configured: str) -> Iterator[TestClient]:
+    """An HTTP client for a fresh application on the test database."""
+    from app.main import create_app
+
+    with TestClient(create_app(), base_url="http://testserver") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin() -> dict[str, str]:
+    """Headers of the development admin token."""
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
