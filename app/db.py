@@ -32,7 +32,14 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str) -> Engine:
     """Create an engine for `url`, configuring SQLite for concurrent readers and durability."""
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # Sessions in UTC, so timestamps come back as UTC whatever the server's zone.
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            connect_args={"options": "-c timezone=UTC"},
+        )
     database = make_url(url).database
     if database and database != ":memory:":
         from pathlib import Path

@@ -1,7 +1,10 @@
 """The application: routers, error handlers, middleware, health and metrics."""
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
@@ -13,7 +16,9 @@ from app.errors import install_error_handlers
 from app.institutions.router import router as institutions_router
 from app.migrations import current_revision, head_revision
 from app.observability import RequestMiddleware, configure_logging, metrics_response
+from app.openapi import PROBLEM_SCHEMA
 from app.regions.router import router as regions_router
+from app.tokens.router import router as tokens_router
 
 API_PREFIX = "/api/v1"
 
@@ -65,10 +70,28 @@ def create_app() -> FastAPI:
         )
     app.include_router(_operations_router())
     api = APIRouter(prefix=API_PREFIX)
-    for router in (regions_router, institutions_router, bodies_router, audit_events_router):
+    for router in (
+        regions_router,
+        institutions_router,
+        bodies_router,
+        tokens_router,
+        audit_events_router,
+    ):
         api.include_router(router)
     app.include_router(api)
+    app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi_schema(app: FastAPI) -> dict[str, Any]:
+    """Build the OpenAPI schema once, with the problem-details schema the errors refer to."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def _operations_router() -> APIRouter:

@@ -19,7 +19,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.audit import request_id_var
-from app.errors import PayloadTooLarge, render_app_error
+from app.errors import (
+    PayloadTooLarge,
+    internal_error_response,
+    log_unexpected,
+    render_app_error,
+)
 
 access_log = logging.getLogger("krat.access")
 
@@ -89,6 +94,15 @@ def metrics_response() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+def _route_template(scope: Scope) -> str:
+    """Return the matched route as a template (ids replaced by parameter names)."""
+    if scope.get("route") is None:
+        return "unmatched"
+    names = {str(value): name for name, value in scope.get("path_params", {}).items()}
+    segments = scope["path"].split("/")
+    return "/".join(f"{{{names[s]}}}" if s in names else s for s in segments)
+
+
 class RequestMiddleware:
     """Give every request an id, cap its body, add security headers, log and measure it."""
 
@@ -109,9 +123,12 @@ class RequestMiddleware:
         status = 500
         is_api = scope["path"].startswith("/api/")
 
+        started_response = False
+
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 extra = [(b"x-request-id", request_id.encode()), *_SECURITY_HEADERS]
                 if is_api:
@@ -125,9 +142,20 @@ class RequestMiddleware:
                 await self._too_large(scope, receive, send_with_headers)
             else:
                 await self.app(scope, self._capped(receive), send_with_headers)
+        except Exception as error:
+            # Starlette renders unhandled errors outside every middleware, so its 500 would
+            # carry no request id or security headers: render it here instead. Re-raising
+            # lets the server (or a test client) know; the server's log record carries no
+            # traceback through our JSON formatter.
+            status = 500
+            log_unexpected(error, scope["path"])
+            scope["state"]["error_logged"] = True
+            if not started_response:
+                await internal_error_response()(scope, receive, send_with_headers)
+            raise
         finally:
             duration = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = _route_template(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(duration)
             access_log.info(

@@ -6,6 +6,7 @@ page it returns.
 """
 
 import hashlib
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -20,12 +21,18 @@ JSON_MEDIA_TYPE = "application/json"
 
 def dumps(payload: Any) -> bytes:
     """Serialise a payload of models, dicts, dates and datetimes to JSON bytes."""
-    return orjson.dumps(payload, default=_default)
+    return orjson.dumps(payload, default=_default, option=_OPTIONS)
+
+
+# Timestamps are stored in UTC; SQLite hands them back naive, so naive means UTC.
+_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 
 
 def _default(value: Any) -> Any:
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+        return value.model_dump()
+    if isinstance(value, Decimal):
+        return float(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
