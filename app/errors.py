@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -136,15 +137,21 @@ def render_app_error(error: AppError) -> Response:
     )
 
 
-# Pydantic inserts union-member tags ("int", "str", "function-after[...]") into error locations;
-# they are not part of the document, so they are dropped from the pointer.
-_UNION_TAG = re.compile(r"^(int|str|float|bool|date|list\[.*\]|dict\[.*\]|[a-z-]+\[.*\])$")
+# Pydantic inserts union-member tags into error locations: type names ("int", "str"),
+# constrained or wrapped types ("constrained-str", "function-after[...]") and model class names
+# ("BodyByKind"). They are not part of the document, so they are dropped from the pointer.
+# Document fields are snake_case, so a hyphen, brackets or a capital never belong to a field.
+_UNION_TAG = re.compile(
+    r"^(int|str|float|bool|date|datetime|decimal|none"
+    r"|[a-z]+(-[a-z]+)+|[a-z-]+\[.*\]|[A-Z][A-Za-z0-9]*)$"
+)
 
 _MESSAGES = {
     "missing": "is required",
     "extra_forbidden": "is not a field of this document",
     "int_parsing": "must be a whole number",
     "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
     "float_parsing": "must be a number",
     "float_type": "must be a number",
     "bool_parsing": "must be true or false",
@@ -157,6 +164,12 @@ _MESSAGES = {
     "date_from_datetime_parsing": "must be a date as YYYY-MM-DD",
     "date_parsing": "must be a date as YYYY-MM-DD",
     "date_type": "must be a date as YYYY-MM-DD",
+    "date_from_datetime_inexact": "must be a date as YYYY-MM-DD",
+    "datetime_parsing": "must be a date and time as RFC 3339",
+    "datetime_from_date_parsing": "must be a date and time as RFC 3339",
+    "datetime_type": "must be a date and time as RFC 3339",
+    "decimal_parsing": "must be a number",
+    "decimal_type": "must be a number",
     "json_invalid": "is not valid JSON",
     "string_too_short": "must not be empty",
 }
@@ -197,7 +210,9 @@ def validation_problems(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]
     for error in errors:
         loc = [part for part in error.get("loc", ()) if not _is_union_tag(part)]
         source = loc[0] if loc else "body"
-        path = loc[1:]
+        # A JSON syntax error's location is a character offset, not a place in the document:
+        # the problem is the whole body.
+        path = [] if error.get("type") == "json_invalid" else loc[1:]
         message = _message(error)
         if source == "body":
             key = ("pointer", pointer(*path))
@@ -251,16 +266,48 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=dict(error.headers or {}),
         )
 
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, error: IntegrityError) -> Response:
+        # A uniqueness check in a service passed, then a concurrent transaction stored the same
+        # key first: the database's constraint is the final word, and it is the client's 409.
+        if is_unique_violation(error):
+            return render_app_error(
+                Conflict(
+                    "a record with the same identity was stored meanwhile; "
+                    "read the collection again and retry"
+                )
+            )
+        log_unexpected(error, request.url.path)
+        return internal_error_response()
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
-        # The type name only: exception messages can carry stored text or SQL parameters.
-        log.error(
-            "unhandled error",
-            extra={"error_type": type(error).__name__, "path": request.url.path},
-        )
-        return problem_response(
-            500,
-            slug="internal",
-            title="Internal server error",
-            detail="The server failed to handle this request; it has been logged.",
-        )
+        # The request middleware has already logged and answered errors raised inside it;
+        # Starlette still calls this, so log only what happened outside it.
+        if not getattr(request.state, "error_logged", False):
+            log_unexpected(error, request.url.path)
+        return internal_error_response()
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """Tell whether a database error is a unique-constraint violation (PostgreSQL or SQLite)."""
+    original = error.orig
+    if getattr(original, "sqlstate", None) == "23505":
+        return True
+    return "UNIQUE constraint failed" in str(original)
+
+
+def log_unexpected(error: BaseException, path: str) -> None:
+    """Log an unhandled error by its type name only."""
+    # Exception messages and tracebacks can carry stored text or SQL parameters.
+    log.error("unhandled error", extra={"error_type": type(error).__name__, "path": path})
+
+
+def internal_error_response() -> Response:
+    """Render the 500 problem, which says nothing about the failure itself."""
+    return problem_response(
+        500,
+        slug="internal",
+        title="Internal server error",
+        detail="The server failed to handle this request; it has been logged.",
+    )

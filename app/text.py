@@ -27,13 +27,22 @@ def closest(term: str, candidates: dict[str, str], *, limit: int = 3) -> list[st
     """Return up to `limit` display names whose folded key is closest to the folded `term`.
 
     `candidates` maps a folded key (a name or an abbreviation) to the name shown to users.
+    A key that contains the term, or whose words all appear in it ("zvap" in "zvap durres"),
+    ranks before keys that are merely similar: the clerk typed part of the real name.
     """
-    keys = difflib.get_close_matches(fold(term), list(candidates), n=limit * 2, cutoff=0.5)
-    term_folded = fold(term)
-    keys += [k for k in candidates if term_folded and (term_folded in k or k in term_folded)]
+    wanted = fold(term)
+    if not wanted:
+        return []
+    words = set(wanted.split())
+    ranked: list[tuple[bool, float, str]] = []
+    for key, shown in candidates.items():
+        contained = bool(key) and (wanted in key or set(key.split()) <= words)
+        similarity = difflib.SequenceMatcher(None, wanted, key).ratio()
+        if contained or similarity >= 0.5:
+            ranked.append((contained, similarity, shown))
+    ranked.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
     seen: list[str] = []
-    for key in keys:
-        shown = candidates[key]
+    for _, _, shown in ranked:
         if shown not in seen:
             seen.append(shown)
     return seen[:limit]

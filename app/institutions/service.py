@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import audit
 from app.auth import Actor, require_region_write
@@ -13,7 +13,7 @@ from app.errors import Conflict, NotFound, ProblemCollector
 from app.institutions.schemas import InstitutionCreate, InstitutionRead, InstitutionUpdate
 from app.models import Institution, InstitutionKind, InstitutionLevel, utcnow
 from app.regions import service as regions
-from app.text import closest, fold
+from app.text import closest, fold, like_pattern
 
 
 def derive_level(kind: str, region_id: int | None) -> InstitutionLevel:
@@ -150,11 +150,12 @@ def list_query(*, q: str | None, region: str | None, kind: str | None, active: b
     if active is not None:
         stmt = stmt.where(Institution.active == active)
     if q:
-        term = f"%{fold(q)}%"
+        # Escaped: a "_" or "%" the user typed is a character to find, not a wildcard.
+        term = like_pattern(q)
         stmt = stmt.where(
             or_(
-                Institution.name_folded.like(term),  # type: ignore[attr-defined]
-                Institution.abbreviation_folded.like(term),  # type: ignore[union-attr]
+                Institution.name_folded.like(term, escape="\\"),  # type: ignore[attr-defined]
+                Institution.abbreviation_folded.like(term, escape="\\"),  # type: ignore[union-attr]
             )
         )
     return stmt
@@ -183,8 +184,10 @@ class Resolver:
         """Load the institutions a document of `region_id` may refer to."""
         scope = Institution.region_id.is_(None)  # type: ignore[union-attr]
         if region_id is not None:
-            scope = or_(scope, Institution.region_id == region_id)
-        candidates = list(session.exec(select(Institution).where(scope)).all())
+            scope = or_(scope, col(Institution.region_id) == region_id)
+        candidates = list(
+            session.exec(select(Institution).where(scope).order_by(col(Institution.id))).all()
+        )
         return cls(region_id, candidates, problems)
 
     def add_pending(self, institution: Institution) -> None:

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.db import get_engine
 from app.errors import NotFound
@@ -13,7 +13,7 @@ from app.regions.schemas import RegionRead
 @lru_cache
 def _regions() -> tuple[RegionRead, ...]:
     with Session(get_engine()) as session:
-        rows = session.exec(select(Region).order_by(Region.id)).all()
+        rows = session.exec(select(Region).order_by(col(Region.id))).all()
     return tuple(RegionRead(code=r.code, name=r.name) for r in rows)
 
 
