@@ -8,15 +8,20 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 from starlette.responses import JSONResponse, Response
 
+from app.action_plans.router import router as action_plans_router
 from app.audit_events.router import router as audit_events_router
 from app.bodies.router import router as bodies_router
 from app.config import get_settings
 from app.db import get_engine
 from app.errors import install_error_handlers
+from app.follow_ups.router import router as follow_ups_router
 from app.institutions.router import router as institutions_router
+from app.meetings.router import router as meetings_router
 from app.migrations import current_revision, head_revision
 from app.observability import RequestMiddleware, configure_logging, metrics_response
 from app.openapi import PROBLEM_SCHEMA
+from app.problems.router import router as problems_router
+from app.recommendations.router import router as recommendations_router
 from app.regions.router import router as regions_router
 from app.tokens.router import router as tokens_router
 
@@ -74,7 +79,12 @@ def create_app() -> FastAPI:
         regions_router,
         institutions_router,
         bodies_router,
+        meetings_router,
+        problems_router,
         tokens_router,
+        recommendations_router,
+        follow_ups_router,
+        action_plans_router,
         audit_events_router,
     ):
         api.include_router(router)

@@ -6,6 +6,7 @@ lookups are case- and diacritic-insensitive and can use an index.
 """
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -223,6 +224,7 @@ class Meeting(SQLModel, table=True):
     held_on: date
     kind: str = Field(max_length=32)
     title: str = Field(max_length=300)
+    title_folded: str = Field(default="", max_length=300)
     location: str | None = Field(default=None, max_length=200)
     chair_name: str | None = Field(default=None, max_length=200)
     chair_position: str | None = Field(default=None, max_length=200)
@@ -263,6 +265,9 @@ class Problem(SQLModel, table=True):
     theme: str = Field(max_length=32, index=True)
     title: str = Field(max_length=300)
     description: str | None = None
+    # fold(title + description), for the case- and diacritic-insensitive `q` filter.
+    text_folded: str = ""
+    # Set when an amendment of the minutes removed the problem; the row is kept.
     withdrawn_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     version: int = 1
     created_at: datetime = _timestamp()
@@ -295,6 +300,10 @@ class Recommendation(SQLModel, table=True):
     status: str = Field(default=RecommendationStatus.open, max_length=32)
     due_on: date | None = None
     activity_id: int | None = Field(default=None, foreign_key="activity.id", index=True)
+    # Set when an amendment removed the recommendation from the minutes (its status is then
+    # withdrawn); tells that apart from a withdrawal through the status workflow, so that only
+    # a removed key coming back is restored.
+    removed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     version: int = 1
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
@@ -380,7 +389,7 @@ class Activity(SQLModel, table=True):
     target: float | None = None
     unit: str | None = Field(default=None, max_length=60)
     deadline: date | None = None
-    budget_amount: float | None = Field(default=None, sa_type=Numeric(16, 2))
+    budget_amount: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))
     budget_currency: str | None = Field(default=None, max_length=3)
     funding_source: str | None = Field(default=None, max_length=200)
     status: str = Field(default=ActivityStatus.not_started, max_length=16)

@@ -10,11 +10,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from app.action_plans.demo import load_demo_plans
 from app.auth import Actor
 from app.bodies import service as bodies
 from app.bodies.schemas import BodyCreate, MemberIn
 from app.institutions import service as institutions
 from app.institutions.schemas import InstitutionCreate
+from app.meetings.service import load_demo_minutes
 from app.models import Body, Institution, MemberRole, Role
 from app.regions import service as regions
 
@@ -76,5 +78,11 @@ def is_empty(session: Session) -> bool:
 
 
 def load_all(session: Session) -> dict[str, int]:
-    """Load every part of the demo data that is not there yet; return counts per part."""
-    return {"reference": load_reference(session)}
+    """Load every part of the demo data that is not there yet; return counts per part.
+
+    The seed meetings and the plans refer to the reference institutions, so they come after.
+    """
+    counts = {"reference": load_reference(session)}
+    counts["meetings"] = load_demo_minutes(session, actor_name=DEMO_ACTOR.name)
+    counts["plans"] = load_demo_plans(session, actor_name=DEMO_ACTOR.name)
+    return counts

@@ -1,0 +1,1 @@
+"""Follow-ups: what responsible institutions report on recommendations and activities."""

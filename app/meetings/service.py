@@ -1,0 +1,347 @@
+"""Meetings: reading stored minutes, listing meetings, withdrawing minutes, the demo minutes.
+
+Posting and amending live in `ingest.py` and `amend.py`.
+"""
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app import audit
+from app.auth import Actor, require_region_write
+from app.errors import NotFound
+from app.institutions.schemas import InstitutionSummary
+from app.meetings import ingest
+from app.meetings.schemas import (
+    ActivityRef,
+    AttendeeRead,
+    BodySummary,
+    ChairRead,
+    MeetingRead,
+    MeetingSummary,
+    MinutesDocument,
+    ProblemInMinutes,
+    RecommendationInMinutes,
+    ResponsibleRead,
+)
+from app.models import (
+    Activity,
+    Attendance,
+    Body,
+    BodyKind,
+    Institution,
+    Meeting,
+    MeetingKind,
+    Problem,
+    ProblemTheme,
+    Recommendation,
+    RecommendationResponsible,
+    RecommendationStatus,
+    Role,
+    utcnow,
+)
+from app.recommendations import workflow
+from app.regions import service as regions
+from app.text import like_pattern
+
+WITHDRAWN_NOTE = "meeting withdrawn"
+DEMO_MINUTES = Path(__file__).resolve().parent.parent / "demo" / "minutes"
+
+
+def get(session: Session, meeting_id: int, *, for_update: bool = False) -> Meeting:
+    """Return a meeting by id (locked for the transaction if `for_update`), or NotFound."""
+    meeting = session.get(Meeting, meeting_id, with_for_update=for_update)
+    if meeting is None:
+        raise NotFound(f"there is no meeting {meeting_id}")
+    return meeting
+
+
+def document_version(session: Session, meeting: Meeting) -> int:
+    """Return the version of a meeting's whole minutes, its problems and recommendations included.
+
+    Every change to any of them bumps one of the summed versions and none ever decreases, so
+    the sum grows with every change: it is a valid version (and ETag) of the document.
+    """
+    problems = session.exec(
+        select(func.coalesce(func.sum(Problem.version), 0)).where(Problem.meeting_id == meeting.id)
+    ).one()
+    recommendations = session.exec(
+        select(func.coalesce(func.sum(Recommendation.version), 0)).where(
+            Recommendation.meeting_id == meeting.id
+        )
+    ).one()
+    return meeting.version + int(problems) + int(recommendations)
+
+
+def _summary(institution: Institution | None) -> InstitutionSummary | None:
+    if institution is None:
+        return None
+    return InstitutionSummary(
+        id=institution.id or 0, name=institution.name, abbreviation=institution.abbreviation
+    )
+
+
+def body_summary(body: Body) -> BodySummary:
+    """Return the short form of a body."""
+    return BodySummary(
+        id=body.id or 0,
+        region=regions.region_code(body.region_id) or "",
+        kind=BodyKind(body.kind),
+        name=body.name,
+    )
+
+
+def to_read(session: Session, meeting: Meeting) -> MeetingRead:
+    """Return the stored minutes of a meeting with ids added (removed items left out)."""
+    body = session.get(Body, meeting.body_id)
+    assert body is not None
+    attendance = session.exec(
+        select(Attendance)
+        .where(Attendance.meeting_id == meeting.id)
+        .order_by(col(Attendance.position))
+    ).all()
+    problems = session.exec(
+        select(Problem)
+        .where(Problem.meeting_id == meeting.id, col(Problem.withdrawn_at).is_(None))
+        .order_by(col(Problem.id))
+    ).all()
+    recommendations = session.exec(
+        select(Recommendation)
+        .where(Recommendation.meeting_id == meeting.id, col(Recommendation.removed_at).is_(None))
+        .order_by(col(Recommendation.id))
+    ).all()
+    responsible = session.exec(
+        select(RecommendationResponsible)
+        .where(
+            col(RecommendationResponsible.recommendation_id).in_([r.id for r in recommendations])
+        )
+        .order_by(col(RecommendationResponsible.position))
+    ).all()
+    activity_ids = {r.activity_id for r in recommendations if r.activity_id is not None}
+    activities = {
+        a.id: a
+        for a in session.exec(select(Activity).where(col(Activity.id).in_(activity_ids))).all()
+    }
+    institution_ids = {a.institution_id for a in attendance}
+    institution_ids |= {p.raised_by_id for p in problems if p.raised_by_id is not None}
+    institution_ids |= {r.institution_id for r in responsible}
+    if meeting.chair_institution_id is not None:
+        institution_ids.add(meeting.chair_institution_id)
+    known = {
+        i.id: i
+        for i in session.exec(
+            select(Institution).where(col(Institution.id).in_(institution_ids))
+        ).all()
+    }
+    keys = {p.id: p.key for p in problems}
+    people: dict[int, list[ResponsibleRead]] = {}
+    for row in responsible:
+        summary = _summary(known[row.institution_id])
+        assert summary is not None
+        people.setdefault(row.recommendation_id, []).append(
+            ResponsibleRead(institution=summary, lead=row.lead)
+        )
+    region = regions.region_ref(meeting.region_id)
+    assert region is not None
+    return MeetingRead(
+        id=meeting.id or 0,
+        external_ref=meeting.external_ref,
+        body=body_summary(body),
+        region=region,
+        held_on=meeting.held_on,
+        kind=MeetingKind(meeting.kind),
+        title=meeting.title,
+        location=meeting.location,
+        chair=ChairRead(
+            name=meeting.chair_name,
+            position=meeting.chair_position,
+            institution=_summary(known.get(meeting.chair_institution_id or 0)),
+        )
+        if meeting.chair_name
+        else None,
+        summary=meeting.summary,
+        agenda=list(meeting.agenda),
+        attendees=[
+            AttendeeRead(
+                institution=_summary(known[a.institution_id]),  # type: ignore[arg-type]
+                representatives=list(a.representatives),
+            )
+            for a in attendance
+        ],
+        problems=[
+            ProblemInMinutes(
+                id=p.id or 0,
+                key=p.key,
+                raised_by=_summary(known.get(p.raised_by_id or 0)),
+                theme=ProblemTheme(p.theme),
+                title=p.title,
+                description=p.description,
+            )
+            for p in problems
+        ],
+        recommendations=[
+            RecommendationInMinutes(
+                id=r.id or 0,
+                key=r.key,
+                problem=keys.get(r.problem_id) if r.problem_id else None,
+                problem_id=r.problem_id,
+                text=r.text,
+                status=RecommendationStatus(r.status),
+                version=r.version,
+                responsible=people.get(r.id or 0, []),
+                due_on=r.due_on,
+                activity=_activity_ref(activities.get(r.activity_id))
+                if r.activity_id is not None
+                else None,
+            )
+            for r in recommendations
+        ],
+        withdrawn=meeting.withdrawn_at is not None,
+        withdrawn_at=meeting.withdrawn_at,
+        version=document_version(session, meeting),
+        created_at=meeting.created_at,
+        updated_at=meeting.updated_at,
+    )
+
+
+def _activity_ref(activity: Activity | None) -> ActivityRef | None:
+    if activity is None:
+        return None
+    return ActivityRef(id=activity.id or 0, plan_id=activity.action_plan_id, code=activity.code)
+
+
+# --- lists --------------------------------------------------------------------------------------
+
+
+def list_query(
+    *,
+    region: str | None,
+    body: int | None,
+    date_from: date | None,
+    date_to: date | None,
+    kind: str | None,
+    q: str | None,
+    include_withdrawn: bool,
+) -> Any:
+    """Return the filtered select of (meeting, body) rows."""
+    stmt = select(Meeting, Body).join(Body, col(Body.id) == Meeting.body_id)
+    if region:
+        stmt = stmt.where(Meeting.region_id == regions.region_id(region))
+    if body is not None:
+        stmt = stmt.where(Meeting.body_id == body)
+    if date_from is not None:
+        stmt = stmt.where(Meeting.held_on >= date_from)
+    if date_to is not None:
+        stmt = stmt.where(Meeting.held_on <= date_to)
+    if kind:
+        stmt = stmt.where(Meeting.kind == kind)
+    if q:
+        stmt = stmt.where(col(Meeting.title_folded).like(like_pattern(q), escape="\\"))
+    if not include_withdrawn:
+        stmt = stmt.where(col(Meeting.withdrawn_at).is_(None))
+    return stmt
+
+
+def summaries(session: Session, rows: Sequence[Any]) -> list[MeetingSummary]:
+    """Return list items for (meeting, body) rows, counting items with one query per kind."""
+    ids = [meeting.id for meeting, _ in rows]
+    problem_counts = dict(
+        session.exec(
+            select(Problem.meeting_id, func.count())
+            .where(col(Problem.meeting_id).in_(ids), col(Problem.withdrawn_at).is_(None))
+            .group_by(col(Problem.meeting_id))
+        ).all()
+    )
+    recommendation_counts = dict(
+        session.exec(
+            select(Recommendation.meeting_id, func.count())
+            .where(
+                col(Recommendation.meeting_id).in_(ids), col(Recommendation.removed_at).is_(None)
+            )
+            .group_by(col(Recommendation.meeting_id))
+        ).all()
+    )
+    items = []
+    for meeting, body in rows:
+        region = regions.region_ref(meeting.region_id)
+        assert region is not None
+        items.append(
+            MeetingSummary(
+                id=meeting.id,
+                external_ref=meeting.external_ref,
+                held_on=meeting.held_on,
+                kind=MeetingKind(meeting.kind),
+                title=meeting.title,
+                body=body_summary(body),
+                region=region,
+                problems=problem_counts.get(meeting.id, 0),
+                recommendations=recommendation_counts.get(meeting.id, 0),
+                withdrawn=meeting.withdrawn_at is not None,
+            )
+        )
+    return items
+
+
+# --- withdrawing --------------------------------------------------------------------------------
+
+
+def withdraw(session: Session, meeting: Meeting, *, actor: Actor) -> None:
+    """Withdraw minutes: the meeting is marked, its recommendations withdrawn; nothing deleted."""
+    require_region_write(actor, meeting.region_id)
+    if meeting.withdrawn_at is not None:
+        return
+    before = audit.snapshot(meeting)
+    now = utcnow()
+    meeting.withdrawn_at = now
+    meeting.version += 1
+    meeting.updated_at = now
+    session.add(meeting)
+    active = session.exec(
+        select(Recommendation).where(
+            Recommendation.meeting_id == meeting.id,
+            Recommendation.status != RecommendationStatus.withdrawn,
+        )
+    ).all()
+    for recommendation in active:
+        workflow.record_change(
+            session,
+            recommendation,
+            RecommendationStatus.withdrawn,
+            actor=actor,
+            note=WITHDRAWN_NOTE,
+        )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="withdraw",
+        entity="meeting",
+        entity_id=meeting.id,
+        before={k: before[k] for k in ("id", "withdrawn_at", "version")},
+        after={
+            "id": meeting.id,
+            "withdrawn_at": now.isoformat(),
+            "version": meeting.version,
+            "withdrawn_recommendations": [r.id for r in active],
+        },
+    )
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+def load_demo_minutes(session: Session, *, actor_name: str = "demo") -> int:
+    """Post every demo minutes document through the ingestion service; return how many were new.
+
+    Idempotent: minutes already stored are left as they are. The caller commits.
+    """
+    actor = Actor(actor_name, Role.admin)
+    created = 0
+    for path in sorted(DEMO_MINUTES.glob("*.json")):
+        document = MinutesDocument.model_validate_json(path.read_bytes())
+        created += ingest.submit(session, document, actor=actor).created
+    return created
