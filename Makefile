@@ -26,6 +26,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/krat db upgrade
 	$(BIN)/krat demo --if-empty
+	@echo "development admin token: $(KRAT_ADMIN_TOKEN)"
+	@echo "  curl -H 'Authorization: Bearer $(KRAT_ADMIN_TOKEN)' http://$(HOST):$(PORT)/api/v1/recommendations?status=open"
 	KRAT_ADMIN_TOKEN=$(KRAT_ADMIN_TOKEN) $(BIN)/krat serve --host $(HOST) --port $(PORT)
 
 ## test: install the dev extras, lint, run the whole suite

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlmodel import Session, SQLModel
 
 from app import auth, migrations
@@ -21,7 +21,33 @@ from app.db import get_engine
 from app.regions import service as regions
 
 ADMIN_TOKEN = "test-admin-token"
-POSTGRES_URL = os.environ.get("KRAT_TEST_POSTGRES_URL")
+
+
+def _worker_postgres_url(base: str | None) -> str | None:
+    """Give each pytest-xdist worker a PostgreSQL database of its own (created if missing).
+
+    The worker's URL replaces KRAT_TEST_POSTGRES_URL in the environment, so tests and the
+    server processes they start all use the worker's database.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not base or not worker:
+        return base
+    url = make_url(base)
+    name = f"{url.database}_{worker}"
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        found = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).first()
+        if found is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    worker_url = url.set(database=name).render_as_string(hide_password=False)
+    os.environ["KRAT_TEST_POSTGRES_URL"] = worker_url
+    return worker_url
+
+
+POSTGRES_URL = _worker_postgres_url(os.environ.get("KRAT_TEST_POSTGRES_URL"))
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 if IN_CI and not POSTGRES_URL:

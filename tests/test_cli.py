@@ -1,5 +1,7 @@
 """The `krat` command: tokens, demo data, and the Dockerfile's own commands run for real."""
 
+import csv
+import json
 import os
 import re
 import shlex
@@ -99,8 +101,6 @@ def _dockerfile_healthcheck() -> list[str]:
     text = (ROOT / "Dockerfile").read_text()
     match = re.search(r"HEALTHCHECK[^\n]*\\\n\s+CMD (\[.*\])", text)
     assert match, "the Dockerfile has a HEALTHCHECK with an exec-form CMD"
-    import json
-
     return list(json.loads(match.group(1)))
 
 
@@ -135,3 +135,47 @@ def test_dockerfile_commands_migrate_serve_and_pass_the_healthcheck(
         server.terminate()
         server.wait(timeout=15)
         log.close()
+
+
+def test_export_recommendations_writes_what_the_api_lists(
+    client: TestClient, admin: dict[str, str], tmp_path: Path
+) -> None:
+    assert runner.invoke(cli, ["demo"]).exit_code == 0
+    listed = client.get("/api/v1/recommendations", params={"region": "AL-02"}, headers=admin)
+    assert listed.status_code == 200
+    expected = listed.json()["items"]
+    assert expected, "the demo minutes include Durrës recommendations"
+
+    out = tmp_path / "rekomandimet.csv"
+    result = runner.invoke(
+        cli, ["export", "recommendations", "--region", "AL-02", "--lang", "sq", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [int(r["ID"]) for r in rows] == [item["id"] for item in expected]
+    assert rows[0]["Rekomandimi"] == expected[0]["text"]
+    assert {r["Statusi"] for r in rows} <= {"E hapur", "Në zbatim", "E zbatuar", "E tërhequr"}
+
+    as_json = tmp_path / "rekomandimet.json"
+    result = runner.invoke(
+        cli,
+        [
+            "export",
+            "recommendations",
+            "--region",
+            "AL-02",
+            "--format",
+            "json",
+            "--out",
+            str(as_json),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(as_json.read_text(encoding="utf-8")) == expected
+
+
+def test_export_recommendations_rejects_an_unknown_region(configured: str) -> None:
+    result = runner.invoke(cli, ["export", "recommendations", "--region", "AL-99", "--out", "-"])
+    assert result.exit_code == 1
+    assert "no region AL-99" in result.stderr
