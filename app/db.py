@@ -1,12 +1,14 @@
 """The database engine, the metadata naming convention and the request session."""
 
+import logging
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from app.config import get_settings
@@ -22,6 +24,11 @@ SQLModel.metadata.naming_convention = {
 
 
 WRITE_OPTION = "krat_write"
+# A SQLite writer waits for the write lock at BEGIN IMMEDIATE: up to the busy timeout, and then
+# again this many times in all, so only a lock held for minutes ends in an error.
+WRITE_LOCK_ATTEMPTS = 3
+
+log = logging.getLogger("krat.db")
 
 
 def is_sqlite(url: str) -> bool:
@@ -64,10 +71,39 @@ def make_engine(url: str) -> Engine:
     def _begin(connection: Any) -> None:
         # Readers share the WAL snapshot; a writer takes the write lock at BEGIN, so two writers
         # queue on the busy timeout instead of deadlocking on a lock upgrade.
-        write = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if connection.get_execution_options().get(WRITE_OPTION, False):
+            begin_immediate(connection, busy_ms)
+        else:
+            connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def is_locked(error: OperationalError) -> bool:
+    """Tell whether a SQLite error means another connection holds the lock."""
+    return "database is locked" in str(error.orig) or "database is busy" in str(error.orig)
+
+
+def begin_immediate(connection: Connection, busy_ms: int) -> None:
+    """Take SQLite's write lock, waiting the busy timeout up to WRITE_LOCK_ATTEMPTS times.
+
+    Retrying here is always safe: nothing has been read or written in the transaction yet.
+    Every other statement of a write transaction runs with the lock held, so cannot be locked
+    out; readers never wait in WAL mode.
+    """
+    for attempt in range(1, WRITE_LOCK_ATTEMPTS + 1):
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as error:
+            if attempt == WRITE_LOCK_ATTEMPTS or not is_locked(error):
+                raise
+            log.warning(
+                "the SQLite write lock stayed busy for %d ms; waiting again (attempt %d of %d)",
+                busy_ms,
+                attempt + 1,
+                WRITE_LOCK_ATTEMPTS,
+            )
 
 
 @lru_cache

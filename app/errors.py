@@ -250,6 +250,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 400 and error.__cause__ is not None:
+            # FastAPI answers 400 when a JSON body cannot even be decoded (not UTF-8, nested
+            # too deeply); to the client that is invalid JSON, reported like any other.
+            return render_app_error(
+                Invalid([{"pointer": "", "detail": "is not valid JSON (UTF-8)"}])
+            )
         titles = {
             400: "Bad request",
             404: "Not found",

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
@@ -23,6 +23,7 @@ from app.openapi import PROBLEM_SCHEMA
 from app.problems.router import router as problems_router
 from app.recommendations.router import router as recommendations_router
 from app.regions.router import router as regions_router
+from app.schemas import reject_nul_in_query
 from app.tokens.router import router as tokens_router
 
 API_PREFIX = "/api/v1"
@@ -74,7 +75,7 @@ def create_app() -> FastAPI:
             expose_headers=["ETag", "Link", "Location", "X-Request-ID"],
         )
     app.include_router(_operations_router())
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_nul_in_query)])
     for router in (
         regions_router,
         institutions_router,

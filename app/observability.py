@@ -144,15 +144,15 @@ class RequestMiddleware:
                 await self.app(scope, self._capped(receive), send_with_headers)
         except Exception as error:
             # Starlette renders unhandled errors outside every middleware, so its 500 would
-            # carry no request id or security headers: render it here instead. Re-raising
-            # lets the server (or a test client) know; the server's log record carries no
-            # traceback through our JSON formatter.
+            # carry no request id or security headers: render it here instead, and keep the
+            # connection usable. Only a response cut off mid-stream is re-raised, so that the
+            # server aborts it rather than let the client take it for complete.
             status = 500
             log_unexpected(error, scope["path"])
             scope["state"]["error_logged"] = True
-            if not started_response:
-                await internal_error_response()(scope, receive, send_with_headers)
-            raise
+            if started_response:
+                raise
+            await internal_error_response()(scope, receive, send_with_headers)
         finally:
             duration = time.perf_counter() - started
             route = _route_template(scope)

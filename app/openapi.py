@@ -2,9 +2,13 @@
 
 from typing import Annotated, Any
 
-from fastapi import Header
+from fastapi import Header, Path, Query
 
 from app.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
+from app.schemas import MAX_ID
+
+# FastAPI's `responses=`: status code → OpenAPI response object.
+Responses = dict[int | str, dict[str, Any]]
 
 
 def _problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -21,12 +25,12 @@ def _problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> d
     }
 
 
-UNAUTHORIZED = {
+UNAUTHORIZED: Responses = {
     401: _problem(
         401, "unauthorized", "Authentication required", "send 'Authorization: Bearer <token>'"
     )
 }
-FORBIDDEN = {
+FORBIDDEN: Responses = {
     403: _problem(
         403,
         "forbidden",
@@ -34,8 +38,8 @@ FORBIDDEN = {
         "a secretariat token may write only records of its own region",
     )
 }
-NOT_FOUND = {404: _problem(404, "not-found", "Not found", "there is no institution 17")}
-CONFLICT = {
+NOT_FOUND: Responses = {404: _problem(404, "not-found", "Not found", "there is no institution 17")}
+CONFLICT: Responses = {
     409: _problem(
         409,
         "conflict",
@@ -44,7 +48,7 @@ CONFLICT = {
         existing_id=5,
     )
 }
-PRECONDITION_FAILED = {
+PRECONDITION_FAILED: Responses = {
     412: _problem(
         412,
         "precondition-failed",
@@ -53,7 +57,7 @@ PRECONDITION_FAILED = {
         current_etag='"v3"',
     )
 }
-TOO_LARGE = {
+TOO_LARGE: Responses = {
     413: _problem(
         413,
         "payload-too-large",
@@ -61,7 +65,7 @@ TOO_LARGE = {
         "the request body is larger than the limit of 1048576 bytes",
     )
 }
-INVALID = {
+INVALID: Responses = {
     422: _problem(
         422,
         "validation",
@@ -77,27 +81,52 @@ INVALID = {
         ],
     )
 }
-NOT_MODIFIED = {304: {"description": "Not modified: the copy named by If-None-Match is current"}}
+NOT_MODIFIED: Responses = {
+    304: {"description": "Not modified: the copy named by If-None-Match is current"}
+}
 
-READ_ERRORS: dict[int | str, dict[str, Any]] = {
+# Each operation documents the errors it can answer, no more: 404 only where the path names a
+# record, 412 only where If-Match is taken (tests/test_owasp_api9_inventory.py holds to it).
+# 409 stays on every write: a unique constraint hit by a concurrent writer answers it anywhere.
+
+# Collections.
+LIST_ERRORS: Responses = {
     **NOT_MODIFIED,
     **UNAUTHORIZED,
-    **NOT_FOUND,
     **INVALID,
 }
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+# A record, or a collection under one, named by the path.
+READ_ERRORS: Responses = {**LIST_ERRORS, **NOT_FOUND}
+# A new record posted to a collection.
+CREATE_ERRORS: Responses = {
     **UNAUTHORIZED,
     **FORBIDDEN,
-    **NOT_FOUND,
     **CONFLICT,
-    **PRECONDITION_FAILED,
     **TOO_LARGE,
     **INVALID,
 }
+# A change to the record the path names, conditional on If-Match.
+WRITE_ERRORS: Responses = {
+    **CREATE_ERRORS,
+    **NOT_FOUND,
+    **PRECONDITION_FAILED,
+}
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The resource's id.", examples=[1])]
+
+
+def id_query(description: str, example: int) -> Any:
+    """Return the Query() of an optional id filter, bounded like every id."""
+    return Query(ge=1, le=MAX_ID, description=description, examples=[example])
+
+
+# Room for a few ETags; a longer header is not one a client of this API sends.
+MAX_IF_MATCH = 200
 
 IfMatchHeader = Annotated[
     str | None,
     Header(
+        max_length=MAX_IF_MATCH,
         description="The ETag you read; the write is refused with 412 if the resource changed.",
         examples=['"v1"'],
     ),

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
 from sqlmodel import Session, SQLModel
 
-from app import auth, migrations
+from app import auth, migrations, pagination
 from app.config import get_settings
 from app.db import get_engine
 from app.regions import service as regions
@@ -79,7 +79,9 @@ def postgres_migrated() -> str:
 
 
 def _truncate_postgres(url: str) -> None:
-    tables = [t.name for t in SQLModel.metadata.sorted_tables if t.name != "region"]
+    # Reference rows the migrations seed stay: the regions and the write counter.
+    kept = {"region", "data_revision"}
+    tables = [t.name for t in SQLModel.metadata.sorted_tables if t.name not in kept]
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
@@ -108,6 +110,7 @@ def _reset_caches() -> None:
     get_engine.cache_clear()
     regions.clear_cache()
     auth.token_cache.clear()
+    pagination.totals.clear()
 
 
 @pytest.fixture

@@ -368,3 +368,49 @@ def post_minutes(session: Session, document: dict[str, Any] | None = None, **ove
 
     data = MinutesDocument.model_validate(document or minutes_document(**overrides))
     return ingest.submit(session, data, actor=Actor("factory", Role.admin)).meeting
+
+
+# --- numbered minutes (appended for the concurrency, crash and scale-out tests) ----------------
+
+
+def numbered_minutes(number: int, *, problems: int = 3, recommendations: int = 4) -> dict[str, Any]:
+    """Return distinct minutes of Durrës's Technical Table, numbered `number`.
+
+    Each declares its own new institution (named with the number), attended by it and two
+    members; recommendation i answers problem i mod `problems` and has two responsible
+    institutions. Needs make_durres_table's rows.
+    """
+    newcomer = f"Qendra Komunitare Nr. {number} Durrës"
+    return minutes_document(
+        external_ref=f"DR-TT-N{number:05d}",
+        held_on=f"2018-{1 + number % 12:02d}-{1 + number % 28:02d}",
+        title=f"Mbledhja nr. {number} e Tryezës Teknike",
+        new_institutions=[{"name": newcomer, "kind": "ngo"}],
+        attendees=[
+            {"institution": "Bashkia Durres"},
+            {"institution": newcomer, "representatives": [{"name": "Drejtuesi i qendrës"}]},
+            {"institution": "zvap"},
+        ],
+        problems=[
+            {
+                "key": f"p{i}",
+                "raised_by": "ZVAP",
+                "theme": "school_dropout",
+                "title": f"Problemi {i} i mbledhjes {number}",
+            }
+            for i in range(problems)
+        ],
+        recommendations=[
+            {
+                "key": f"r{i}",
+                "problem": f"p{i % problems}" if problems else None,
+                "text": f"Rekomandimi {i} i mbledhjes {number}: ndjekja e rasteve.",
+                "responsible": [
+                    {"institution": "DRSHSSH", "lead": True},
+                    {"institution": newcomer},
+                ],
+                "due_on": "2018-12-31",
+            }
+            for i in range(recommendations)
+        ],
+    )

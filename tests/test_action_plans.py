@@ -4,6 +4,12 @@ import copy
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.config import get_settings
+from app.models import AuditEvent
+
 from factories import (
     make_body,
     make_institution,
@@ -13,11 +19,6 @@ from factories import (
     make_token,
     plan_document,
 )
-from fastapi.testclient import TestClient
-from sqlmodel import Session, select
-
-from app.config import get_settings
-from app.models import AuditEvent
 
 PLANS = "/api/v1/action-plans"
 

@@ -4,11 +4,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from factories import make_plan_institutions, make_token, plan_document
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.models import AuditEvent
+
+from factories import make_plan_institutions, make_token, plan_document
 
 PLANS = "/api/v1/action-plans"
 

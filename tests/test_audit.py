@@ -3,9 +3,10 @@
 from typing import Any
 
 import pytest
-from factories import make_body, make_institution, make_token
 from fastapi.testclient import TestClient
 from sqlmodel import Session
+
+from factories import make_body, make_institution, make_token
 
 ACTOR = "sekretariati-durres"
 

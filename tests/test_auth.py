@@ -3,14 +3,15 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 import pytest
-from factories import make_body, make_institution, make_token
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from app import auth
 from app.models import ApiToken, AuditEvent, utcnow
+
+from factories import make_body, make_institution, make_token
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def world(db: Session) -> World:
     )
 
 
-Write = Callable[[TestClient, dict[str, str], World], httpx.Response]
+Write = Callable[[TestClient, dict[str, str], World], httpx2.Response]
 
 # Every write of the foundation, each aimed at a Durrës (AL-02) record.
 DURRES_WRITES: dict[str, Write] = {

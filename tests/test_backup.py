@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import minutes_document
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
@@ -17,6 +16,8 @@ from app.cli import app as cli
 from app.config import get_settings
 from app.db import get_engine
 from app.regions import service as regions
+
+from factories import minutes_document
 
 runner = CliRunner()
 

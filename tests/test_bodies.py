@@ -1,11 +1,12 @@
 """Bodies: one of each kind per region, Technical Tables under their KRAT, member lists."""
 
 import pytest
-from factories import make_body, make_institution
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.bodies import service as bodies_service
+
+from factories import make_body, make_institution
 
 PREFECTURE = "Prefektura e Qarkut Durrës"
 MUNICIPALITY = "Bashkia Durrës"

@@ -1,9 +1,10 @@
 """Conditional requests: ETag and 304 on reads, If-Match and 412 on writes."""
 
 import pytest
-from factories import make_body, make_institution
 from fastapi.testclient import TestClient
 from sqlmodel import Session
+
+from factories import make_body, make_institution
 
 
 @pytest.fixture

@@ -5,12 +5,13 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from factories import make_body
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.errors import validation_problems
 from app.observability import JsonFormatter
+
+from factories import make_body
 
 PROBLEM = "application/problem+json"
 

@@ -4,11 +4,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from factories import make_body, make_institution, make_meeting, make_recommendation, make_token
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.models import AuditEvent, FollowUp, Institution
+
+from factories import make_body, make_institution, make_meeting, make_recommendation, make_token
 
 URL = "/api/v1/recommendations"
 REPORT = "U nënshkrua protokolli i bashkëpunimit ZVAP–DRSHSSH."

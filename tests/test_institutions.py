@@ -1,9 +1,10 @@
 """Institutions: creating, listing and finding them, and resolving references to them."""
 
 import pytest
-from factories import make_body, make_institution
 from fastapi.testclient import TestClient
 from sqlmodel import Session
+
+from factories import make_body, make_institution
 
 DVP = "Drejtoria Vendore e Policisë Durrës"
 PREFECTURE = "Prefektura e Qarkut Durrës"

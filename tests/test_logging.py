@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from factories import make_durres_table, make_token, minutes_document
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 from typer.testing import CliRunner
@@ -25,6 +24,8 @@ from typer.testing import CliRunner
 from app.auth import CurrentActor
 from app.cli import app as cli
 from app.observability import JsonFormatter
+
+from factories import make_durres_table, make_token, minutes_document
 
 ROOT = Path(__file__).resolve().parent.parent
 KRAT = str(Path(sys.executable).parent / "krat")

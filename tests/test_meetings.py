@@ -6,15 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from factories import (
-    make_body,
-    make_durres_table,
-    make_institution,
-    make_plan_activity,
-    make_token,
-    minutes_document,
-    post_minutes,
-)
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, func, select
@@ -29,6 +20,16 @@ from app.models import (
     Recommendation,
     RecommendationResponsible,
     RecommendationStatusChange,
+)
+
+from factories import (
+    make_body,
+    make_durres_table,
+    make_institution,
+    make_plan_activity,
+    make_token,
+    minutes_document,
+    post_minutes,
 )
 
 URL = "/api/v1/meetings"

@@ -3,7 +3,6 @@
 from typing import Any
 
 import pytest
-from factories import make_durres_table, make_token, minutes_document
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
@@ -14,6 +13,8 @@ from app.models import (
     Recommendation,
     RecommendationStatusChange,
 )
+
+from factories import make_durres_table, make_token, minutes_document
 
 URL = "/api/v1/meetings"
 

@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import make_durres_table, minutes_document
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 from typer.testing import CliRunner
@@ -14,6 +13,8 @@ from app.cli import app as cli
 from app.demo import load_reference
 from app.meetings import service as meetings
 from app.models import AuditEvent, Institution, Meeting, Recommendation
+
+from factories import make_durres_table, minutes_document
 
 runner = CliRunner()
 

@@ -4,11 +4,12 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from factories import make_body, make_institution
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.pagination import Keyset, SortKey
+
+from factories import make_body, make_institution
 
 START = [
     "Bashkia Durrës",

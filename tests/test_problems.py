@@ -3,11 +3,12 @@
 from typing import Any
 
 import pytest
-from factories import make_body, make_durres_table, make_token, minutes_document
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.models import AuditEvent, Institution
+
+from factories import make_body, make_durres_table, make_token, minutes_document
 
 URL = "/api/v1/problems"
 

@@ -17,6 +17,13 @@ from datetime import date
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlmodel import Session
+
+from app.action_plans.progress import activity_percent, elapsed_percent, is_delayed, round2
+from app.db import get_engine
+
 from factories import (
     make_body,
     make_meeting,
@@ -25,12 +32,6 @@ from factories import (
     make_token,
     plan_document,
 )
-from fastapi.testclient import TestClient
-from sqlalchemy import event
-from sqlmodel import Session
-
-from app.action_plans.progress import activity_percent, elapsed_percent, is_delayed, round2
-from app.db import get_engine
 
 PLANS = "/api/v1/action-plans"
 

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import make_body, make_meeting, make_plan_institutions, make_recommendation
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlmodel import Session
 from typer.testing import CliRunner
 
 from app.cli import app as cli
+
+from factories import make_body, make_meeting, make_plan_institutions, make_recommendation
 
 PLANS = "/api/v1/action-plans"
 runner = CliRunner()

@@ -7,6 +7,12 @@ from typing import Any
 
 import openpyxl
 import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.exports import XLSX_MEDIA_TYPE
+from app.recommendations import export
+
 from factories import (
     make_body,
     make_institution,
@@ -14,11 +20,6 @@ from factories import (
     make_plan_activity,
     make_recommendation,
 )
-from fastapi.testclient import TestClient
-from sqlmodel import Session
-
-from app.exports import XLSX_MEDIA_TYPE
-from app.recommendations import export
 
 URL = "/api/v1/recommendations"
 TODAY = date.today()

@@ -5,6 +5,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.models import AuditEvent, Institution, Meeting, RecommendationStatusChange
+from app.recommendations.workflow import ALLOWED
+
 from factories import (
     make_body,
     make_institution,
@@ -13,11 +19,6 @@ from factories import (
     make_recommendation,
     make_token,
 )
-from fastapi.testclient import TestClient
-from sqlmodel import Session, select
-
-from app.models import AuditEvent, Institution, Meeting, RecommendationStatusChange
-from app.recommendations.workflow import ALLOWED
 
 URL = "/api/v1/recommendations"
 STATUSES = list(ALLOWED)

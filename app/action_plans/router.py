@@ -23,7 +23,15 @@ from app.exports import ExportFormat, Lang, csv_response, xlsx_response
 from app.follow_ups import service as shared_follow_ups
 from app.follow_ups.schemas import FollowUpRead
 from app.models import ActionPlan, PlanStatus
-from app.openapi import READ_ERRORS, WRITE_ERRORS, IfMatchHeader
+from app.openapi import (
+    CREATE_ERRORS,
+    LIST_ERRORS,
+    NOT_FOUND,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    IdPath,
+    IfMatchHeader,
+)
 from app.pagination import (
     CursorQuery,
     Keyset,
@@ -79,7 +87,7 @@ DOWNLOADS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/action-plans", response_model=Page[PlanSummary], responses=READ_ERRORS)
+@router.get("/action-plans", response_model=Page[PlanSummary], responses=LIST_ERRORS)
 def list_action_plans(
     request: Request,
     session: SessionDep,
@@ -115,7 +123,7 @@ def list_action_plans(
     "/action-plans",
     status_code=201,
     response_model=PlanRead,
-    responses={**WRITE_ERRORS, **PLAN_CONFLICT},
+    responses={**CREATE_ERRORS, **PLAN_CONFLICT},
 )
 def create_action_plan(
     request: Request, data: PlanCreate, session: WriteSessionDep, actor: CurrentActor
@@ -142,7 +150,7 @@ def create_action_plan(
 
 @router.get("/action-plans/{plan_id}", response_model=PlanRead, responses=READ_ERRORS)
 def get_action_plan(
-    request: Request, plan_id: int, session: SessionDep, _actor: CurrentActor
+    request: Request, plan_id: IdPath, session: SessionDep, _actor: CurrentActor
 ) -> Response:
     """Return a plan's whole tree: objectives, activities, responsible institutions, links.
 
@@ -155,7 +163,7 @@ def get_action_plan(
 @router.patch("/action-plans/{plan_id}", response_model=PlanRead, responses=WRITE_ERRORS)
 def update_action_plan(
     request: Request,
-    plan_id: int,
+    plan_id: IdPath,
     data: PlanUpdate,
     session: WriteSessionDep,
     actor: CurrentActor,
@@ -183,7 +191,7 @@ def update_action_plan(
 )
 def get_action_plan_progress(
     request: Request,
-    plan_id: int,
+    plan_id: IdPath,
     session: SessionDep,
     _actor: CurrentActor,
     as_of: Annotated[
@@ -224,7 +232,7 @@ def get_action_plan_progress(
 )
 def list_activity_follow_ups(
     request: Request,
-    activity_id: int,
+    activity_id: IdPath,
     session: SessionDep,
     _actor: CurrentActor,
     limit: LimitQuery = 50,
@@ -252,12 +260,12 @@ def list_activity_follow_ups(
     "/activities/{activity_id}/follow-ups",
     status_code=201,
     response_model=FollowUpRead,
-    responses=WRITE_ERRORS,
+    responses={**CREATE_ERRORS, **NOT_FOUND},
     tags=["follow-ups"],
 )
 def create_activity_follow_up(
     request: Request,
-    activity_id: int,
+    activity_id: IdPath,
     data: ActivityFollowUpCreate,
     session: WriteSessionDep,
     actor: CurrentActor,
@@ -288,8 +296,8 @@ def create_activity_follow_up(
 )
 def get_activity_follow_up(
     request: Request,
-    activity_id: int,
-    follow_up_id: int,
+    activity_id: IdPath,
+    follow_up_id: IdPath,
     session: SessionDep,
     _actor: CurrentActor,
 ) -> Response:

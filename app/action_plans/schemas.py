@@ -10,13 +10,14 @@ from app.follow_ups.schemas import FollowUpBase
 from app.institutions.schemas import InstitutionRef, InstitutionSummary
 from app.models import ActivityStatus, Currency, Pillar, PlanStatus, RecommendationStatus
 from app.regions.schemas import RegionCode
-from app.schemas import WriteModel
+from app.schemas import Id, WriteModel
 
 MAX_OBJECTIVES = 50
 MAX_ACTIVITIES_PER_OBJECTIVE = 100
 MAX_RESPONSIBLE = 20
 MAX_ACTIVITY_EDITS = 500
 MAX_TARGET = 1e12
+MAX_AMOUNT = Decimal("99999999999999.99")  # the largest of 16 digits, 2 of them decimals
 
 Code = Annotated[
     str,
@@ -42,7 +43,10 @@ class Budget(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2, examples=[250000])]
+    amount: Annotated[
+        Decimal,
+        Field(ge=0, le=MAX_AMOUNT, max_digits=16, decimal_places=2, examples=[250000]),
+    ]
     currency: Currency
 
 
@@ -135,7 +139,7 @@ class ActivityEdit(WriteModel):
     here: it moves only through follow-ups, so that it can be reproduced as of any date.
     """
 
-    id: int
+    id: Id
     title: Title | None = None
     indicator: ShortText | None = None
     target: Target | None = None

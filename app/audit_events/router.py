@@ -11,7 +11,7 @@ from app.audit_events.schemas import AuditEventRead
 from app.auth import CurrentActor, require_admin
 from app.db import SessionDep
 from app.models import AuditEvent
-from app.openapi import FORBIDDEN, READ_ERRORS
+from app.openapi import FORBIDDEN, LIST_ERRORS, id_query
 from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, next_link, paginate
 from app.responses import json_response
 
@@ -20,13 +20,13 @@ router = APIRouter(prefix="/audit-events", tags=["audit"])
 NEWEST_FIRST = Keyset("-id", [SortKey(AuditEvent.id, descending=True)])
 
 
-@router.get("", response_model=Page[AuditEventRead], responses={**READ_ERRORS, **FORBIDDEN})
+@router.get("", response_model=Page[AuditEventRead], responses={**LIST_ERRORS, **FORBIDDEN})
 def list_audit_events(
     request: Request,
     session: SessionDep,
     actor: CurrentActor,
     entity: Annotated[str | None, Query(max_length=40, examples=["meeting"])] = None,
-    entity_id: int | None = None,
+    entity_id: Annotated[int | None, id_query("The changed record's id.", 7)] = None,
     by: Annotated[str | None, Query(max_length=100, description="Token name.")] = None,
     from_: Annotated[
         date | None, Query(alias="from", description="On or after this day (UTC).")

@@ -12,7 +12,14 @@ from app.bodies.schemas import MAX_MEMBERS, BodyCreate, BodyRead, BodyUpdate, Me
 from app.db import SessionDep, WriteSessionDep
 from app.models import Body as BodyRow
 from app.models import BodyKind, Membership
-from app.openapi import READ_ERRORS, WRITE_ERRORS, IfMatchHeader
+from app.openapi import (
+    CREATE_ERRORS,
+    LIST_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    IdPath,
+    IfMatchHeader,
+)
 from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, next_link, paginate
 from app.regions import service as regions
 from app.regions.schemas import RegionCode
@@ -24,7 +31,7 @@ BY_ID = Keyset("id", [SortKey(BodyRow.id)])
 BY_POSITION = Keyset("position", [SortKey(Membership.position), SortKey(Membership.id)])
 
 
-@router.get("", response_model=Page[BodyRead], responses=READ_ERRORS)
+@router.get("", response_model=Page[BodyRead], responses=LIST_ERRORS)
 def list_bodies(
     request: Request,
     session: SessionDep,
@@ -51,7 +58,7 @@ def list_bodies(
     return json_response(request, page, headers=next_link(request, next_cursor))
 
 
-@router.post("", status_code=201, response_model=BodyRead, responses=WRITE_ERRORS)
+@router.post("", status_code=201, response_model=BodyRead, responses=CREATE_ERRORS)
 def create_body(
     request: Request, data: BodyCreate, session: WriteSessionDep, actor: CurrentActor
 ) -> Response:
@@ -68,7 +75,9 @@ def create_body(
 
 
 @router.get("/{body_id}", response_model=BodyRead, responses=READ_ERRORS)
-def get_body(request: Request, body_id: int, session: SessionDep, _actor: CurrentActor) -> Response:
+def get_body(
+    request: Request, body_id: IdPath, session: SessionDep, _actor: CurrentActor
+) -> Response:
     """Return one body."""
     body = bodies.get(session, body_id)
     return json_response(request, bodies.to_read(body), etag=version_etag(body.version))
@@ -77,7 +86,7 @@ def get_body(request: Request, body_id: int, session: SessionDep, _actor: Curren
 @router.patch("/{body_id}", response_model=BodyRead, responses=WRITE_ERRORS)
 def update_body(
     request: Request,
-    body_id: int,
+    body_id: IdPath,
     data: BodyUpdate,
     session: WriteSessionDep,
     actor: CurrentActor,
@@ -94,7 +103,7 @@ def update_body(
 @router.get("/{body_id}/members", response_model=Page[MemberRead], responses=READ_ERRORS)
 def list_members(
     request: Request,
-    body_id: int,
+    body_id: IdPath,
     session: SessionDep,
     _actor: CurrentActor,
     limit: LimitQuery = 50,
@@ -121,7 +130,7 @@ def list_members(
 @router.put("/{body_id}/members", response_model=list[MemberRead], responses=WRITE_ERRORS)
 def replace_members(
     request: Request,
-    body_id: int,
+    body_id: IdPath,
     members: Annotated[
         list[MemberIn],
         Body(

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from app.institutions.schemas import InstitutionRef, InstitutionSummary
 from app.models import BodyKind, MemberRole
 from app.regions.schemas import RegionCode
-from app.schemas import WriteModel
+from app.schemas import Id, WriteModel
 
 BodyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 MAX_MEMBERS = 200
@@ -34,7 +34,7 @@ class BodyCreate(WriteModel):
     kind: BodyKind
     region: RegionCode
     name: BodyName
-    parent_id: int | None = Field(
+    parent_id: Id | None = Field(
         default=None, description="The committee a Technical Table works under (same region)."
     )
 
@@ -43,7 +43,7 @@ class BodyUpdate(WriteModel):
     """Changes to a body; absent fields stay as they are."""
 
     name: BodyName | None = None
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class BodyRead(BaseModel):

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, delete, select
 from app import audit
 from app.auth import Actor, require_region_write
 from app.bodies.schemas import BodyCreate, BodyRead, BodyUpdate, MemberIn, MemberRead
-from app.errors import Conflict, NotFound, ProblemCollector, pointer
+from app.errors import Conflict, Invalid, NotFound, ProblemCollector, pointer
 from app.institutions import service as institutions
 from app.institutions.schemas import InstitutionSummary
 from app.models import Body, BodyKind, Institution, MemberRole, Membership, utcnow
@@ -89,9 +89,11 @@ def create(session: Session, data: BodyCreate, *, actor: Actor) -> Body:
 def update(session: Session, body: Body, data: BodyUpdate, *, actor: Actor) -> Body:
     """Rename a body or change its parent committee."""
     require_region_write(actor, body.region_id)
-    before = audit.snapshot(body)
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("name") is not None:
+    if "name" in changes and changes["name"] is None:
+        raise Invalid([{"pointer": "/name", "detail": "must not be null"}], title="Invalid body")
+    before = audit.snapshot(body)
+    if "name" in changes:
         body.name = changes["name"]
         body.name_folded = fold(body.name)
     if "parent_id" in changes:

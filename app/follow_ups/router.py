@@ -7,7 +7,7 @@ from app.auth import CurrentActor
 from app.db import SessionDep, WriteSessionDep
 from app.follow_ups import service as follow_ups
 from app.follow_ups.schemas import FollowUpRead, RecommendationFollowUpCreate
-from app.openapi import READ_ERRORS, WRITE_ERRORS
+from app.openapi import CREATE_ERRORS, NOT_FOUND, READ_ERRORS, IdPath
 from app.pagination import CursorQuery, LimitQuery, Page, next_link, paginate
 from app.recommendations import service as recommendations
 from app.recommendations.schemas import TRANSITION_CONFLICT
@@ -21,7 +21,7 @@ _RECOMMENDATION = "/recommendations/{recommendation_id}/follow-ups"
 @router.get(_RECOMMENDATION, response_model=Page[FollowUpRead], responses=READ_ERRORS)
 def list_recommendation_follow_ups(
     request: Request,
-    recommendation_id: int,
+    recommendation_id: IdPath,
     session: SessionDep,
     _actor: CurrentActor,
     limit: LimitQuery = 50,
@@ -49,7 +49,7 @@ def list_recommendation_follow_ups(
     _RECOMMENDATION,
     status_code=201,
     response_model=FollowUpRead,
-    responses={**WRITE_ERRORS, **TRANSITION_CONFLICT},
+    responses={**CREATE_ERRORS, **NOT_FOUND, **TRANSITION_CONFLICT},
     description=(
         "Report what was done on a recommendation. Admins, the secretariat of the "
         "recommendation's region and the institutions responsible for it may report; an "
@@ -61,7 +61,7 @@ def list_recommendation_follow_ups(
 )
 def create_recommendation_follow_up(
     request: Request,
-    recommendation_id: int,
+    recommendation_id: IdPath,
     data: RecommendationFollowUpCreate,
     session: WriteSessionDep,
     actor: CurrentActor,
@@ -83,8 +83,8 @@ def create_recommendation_follow_up(
 @router.get(_RECOMMENDATION + "/{follow_up_id}", response_model=FollowUpRead, responses=READ_ERRORS)
 def get_recommendation_follow_up(
     request: Request,
-    recommendation_id: int,
-    follow_up_id: int,
+    recommendation_id: IdPath,
+    follow_up_id: IdPath,
     session: SessionDep,
     _actor: CurrentActor,
 ) -> Response:

@@ -10,7 +10,14 @@ from app.db import SessionDep, WriteSessionDep
 from app.institutions import service as institutions
 from app.institutions.schemas import InstitutionCreate, InstitutionRead, InstitutionUpdate
 from app.models import Institution, InstitutionKind
-from app.openapi import READ_ERRORS, WRITE_ERRORS, IfMatchHeader
+from app.openapi import (
+    CREATE_ERRORS,
+    LIST_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    IdPath,
+    IfMatchHeader,
+)
 from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, next_link, paginate
 from app.responses import check_if_match, json_response, version_etag
 
@@ -19,7 +26,7 @@ router = APIRouter(prefix="/institutions", tags=["institutions"])
 BY_NAME = Keyset("name", [SortKey(Institution.name_folded), SortKey(Institution.id)])
 
 
-@router.get("", response_model=Page[InstitutionRead], responses=READ_ERRORS)
+@router.get("", response_model=Page[InstitutionRead], responses=LIST_ERRORS)
 def list_institutions(
     request: Request,
     session: SessionDep,
@@ -64,7 +71,7 @@ def list_institutions(
     "",
     status_code=201,
     response_model=InstitutionRead,
-    responses=WRITE_ERRORS,
+    responses=CREATE_ERRORS,
 )
 def create_institution(
     request: Request, data: InstitutionCreate, session: WriteSessionDep, actor: CurrentActor
@@ -83,7 +90,7 @@ def create_institution(
 
 @router.get("/{institution_id}", response_model=InstitutionRead, responses=READ_ERRORS)
 def get_institution(
-    request: Request, institution_id: int, session: SessionDep, _actor: CurrentActor
+    request: Request, institution_id: IdPath, session: SessionDep, _actor: CurrentActor
 ) -> Response:
     """Return one institution."""
     institution = institutions.get(session, institution_id)
@@ -95,7 +102,7 @@ def get_institution(
 @router.patch("/{institution_id}", response_model=InstitutionRead, responses=WRITE_ERRORS)
 def update_institution(
     request: Request,
-    institution_id: int,
+    institution_id: IdPath,
     data: InstitutionUpdate,
     session: WriteSessionDep,
     actor: CurrentActor,

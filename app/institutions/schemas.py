@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.models import InstitutionKind, InstitutionLevel
 from app.regions.schemas import RegionCode
-from app.schemas import WriteModel
+from app.schemas import Id, WriteModel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Abbreviation = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
@@ -15,7 +15,7 @@ Abbreviation = Annotated[str, StringConstraints(strip_whitespace=True, min_lengt
 # An institution reference anywhere in the API: an id, or a name or abbreviation matched case-
 # and diacritic-insensitively within the region concerned and the national institutions.
 InstitutionRef = Annotated[
-    int | Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)],
+    Id | Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)],
     Field(
         description="An institution id, or its name or abbreviation "
         "(case- and diacritic-insensitive).",

@@ -108,9 +108,15 @@ def update(
 ) -> Institution:
     """Apply the given fields of `data` to an institution."""
     require_region_write(actor, institution.region_id)
-    before = audit.snapshot(institution)
     changes = data.model_dump(exclude_unset=True)
-    if "name" in changes and changes["name"] is not None:
+    # Only the abbreviation may be cleared; the other fields always have a value.
+    problems = ProblemCollector()
+    for key in ("name", "kind", "level", "active"):
+        if key in changes and changes[key] is None:
+            problems.add(f"/{key}", "must not be null")
+    problems.raise_if_any(title="Invalid institution")
+    before = audit.snapshot(institution)
+    if "name" in changes:
         _ensure_unique_name(
             session, fold(changes["name"]), institution.region_id, exclude_id=institution.id
         )
@@ -118,9 +124,6 @@ def update(
     if "abbreviation" in changes:
         abbreviation = changes["abbreviation"]
         changes["abbreviation_folded"] = fold(abbreviation) if abbreviation else None
-    for key in ("kind", "level", "active"):
-        if key in changes and changes[key] is None:
-            del changes[key]
     institution.sqlmodel_update(changes)
     institution.version += 1
     institution.updated_at = utcnow()

@@ -14,7 +14,15 @@ from app.meetings import ingest
 from app.meetings import service as meetings
 from app.meetings.schemas import EXAMPLE_MINUTES, MeetingRead, MeetingSummary, MinutesDocument
 from app.models import Meeting, MeetingKind
-from app.openapi import READ_ERRORS, WRITE_ERRORS, IfMatchHeader
+from app.openapi import (
+    CREATE_ERRORS,
+    LIST_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    IdPath,
+    IfMatchHeader,
+    id_query,
+)
 from app.pagination import (
     CursorQuery,
     Keyset,
@@ -57,13 +65,13 @@ REPEATED: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("", response_model=Page[MeetingSummary], responses=READ_ERRORS)
+@router.get("", response_model=Page[MeetingSummary], responses=LIST_ERRORS)
 def list_meetings(
     request: Request,
     session: SessionDep,
     _actor: CurrentActor,
     region: RegionCode | None = None,
-    body: Annotated[int | None, Query(description="A body id.", examples=[2])] = None,
+    body: Annotated[int | None, id_query("A body id.", 2)] = None,
     date_from: Annotated[
         date | None,
         Query(alias="from", description="Held on or after this date.", examples=["2017-10-01"]),
@@ -115,7 +123,7 @@ def list_meetings(
     "",
     status_code=201,
     response_model=MeetingRead,
-    responses={**REPEATED, **WRITE_ERRORS},
+    responses={**REPEATED, **CREATE_ERRORS},
 )
 def create_meeting(
     request: Request, document: MinutesBody, session: WriteSessionDep, actor: CurrentActor
@@ -148,7 +156,7 @@ def create_meeting(
 
 @router.get("/{meeting_id}", response_model=MeetingRead, responses=READ_ERRORS)
 def get_meeting(
-    request: Request, meeting_id: int, session: SessionDep, _actor: CurrentActor
+    request: Request, meeting_id: IdPath, session: SessionDep, _actor: CurrentActor
 ) -> Response:
     """Return a meeting's minutes as stored, with the ids of everything in them."""
     minutes = meetings.to_read(session, meetings.get(session, meeting_id))
@@ -158,7 +166,7 @@ def get_meeting(
 @router.put("/{meeting_id}", response_model=MeetingRead, responses=WRITE_ERRORS)
 def amend_meeting(
     request: Request,
-    meeting_id: int,
+    meeting_id: IdPath,
     document: MinutesBody,
     session: WriteSessionDep,
     actor: CurrentActor,
@@ -186,7 +194,7 @@ def amend_meeting(
 )
 def withdraw_meeting(
     request: Request,
-    meeting_id: int,
+    meeting_id: IdPath,
     session: WriteSessionDep,
     actor: CurrentActor,
     if_match: IfMatchHeader = None,

@@ -27,7 +27,7 @@ from app.models import (
     RecommendationStatus,
 )
 from app.regions.schemas import RegionCode, RegionRead
-from app.schemas import WriteModel
+from app.schemas import Id, WriteModel
 
 MAX_AGENDA = 50
 MAX_NEW_INSTITUTIONS = 50
@@ -128,7 +128,7 @@ EXAMPLE_MINUTES: dict[str, Any] = {
 class BodySelector(WriteModel):
     """The body that met: `{"id": N}`, or `{"region": CODE, "kind": KIND}`."""
 
-    id: int | None = Field(default=None, examples=[2])
+    id: Id | None = Field(default=None, examples=[2])
     region: RegionCode | None = None
     kind: BodyKind | None = None
 
@@ -196,7 +196,7 @@ class ResponsibleIn(WriteModel):
 class ActivityLink(WriteModel):
     """A plan activity the recommendation contributes to: the plan's id and the activity code."""
 
-    plan: int = Field(examples=[3])
+    plan: Id = Field(examples=[3])
     code: ActivityCode = Field(examples=["1.2"])
 
 

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from app.auth import CurrentActor
 from app.db import SessionDep, WriteSessionDep
 from app.models import Meeting, Problem, ProblemTheme
-from app.openapi import READ_ERRORS, WRITE_ERRORS, IfMatchHeader
+from app.openapi import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, IdPath, IfMatchHeader, id_query
 from app.pagination import (
     CursorQuery,
     Keyset,
@@ -35,17 +35,17 @@ NEWEST_FIRST = Keyset(
 )
 
 
-@router.get("", response_model=Page[ProblemRead], responses=READ_ERRORS)
+@router.get("", response_model=Page[ProblemRead], responses=LIST_ERRORS)
 def list_problems(
     request: Request,
     session: SessionDep,
     _actor: CurrentActor,
     region: RegionCode | None = None,
-    body: Annotated[int | None, Query(description="A body id.", examples=[2])] = None,
-    meeting: Annotated[int | None, Query(description="A meeting id.", examples=[7])] = None,
+    body: Annotated[int | None, id_query("A body id.", 2)] = None,
+    meeting: Annotated[int | None, id_query("A meeting id.", 7)] = None,
     theme: ProblemTheme | None = None,
     raised_by: Annotated[
-        int | None, Query(description="The id of the institution that raised it.", examples=[9])
+        int | None, id_query("The id of the institution that raised it.", 9)
     ] = None,
     q: Annotated[
         str | None,
@@ -90,7 +90,7 @@ def list_problems(
 
 @router.get("/{problem_id}", response_model=ProblemRead, responses=READ_ERRORS)
 def get_problem(
-    request: Request, problem_id: int, session: SessionDep, _actor: CurrentActor
+    request: Request, problem_id: IdPath, session: SessionDep, _actor: CurrentActor
 ) -> Response:
     """Return one problem with its meeting."""
     problem = problems.get(session, problem_id)
@@ -102,7 +102,7 @@ def get_problem(
 @router.patch("/{problem_id}", response_model=ProblemRead, responses=WRITE_ERRORS)
 def update_problem(
     request: Request,
-    problem_id: int,
+    problem_id: IdPath,
     data: ProblemUpdate,
     session: WriteSessionDep,
     actor: CurrentActor,

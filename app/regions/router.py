@@ -7,6 +7,7 @@ from starlette.responses import Response
 from app.auth import CurrentActor
 from app.db import SessionDep
 from app.models import Region
+from app.openapi import LIST_ERRORS
 from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, next_link, paginate
 from app.regions.schemas import RegionRead
 from app.responses import json_response
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/regions", tags=["regions"])
 BY_CODE = Keyset("code", [SortKey(Region.id)])
 
 
-@router.get("", response_model=Page[RegionRead])
+@router.get("", response_model=Page[RegionRead], responses=LIST_ERRORS)
 def list_regions(
     request: Request,
     session: SessionDep,

@@ -8,7 +8,7 @@ from app.auth import CurrentActor, require_admin
 from app.db import SessionDep, WriteSessionDep
 from app.errors import NotFound
 from app.models import ApiToken
-from app.openapi import FORBIDDEN, READ_ERRORS, WRITE_ERRORS
+from app.openapi import CREATE_ERRORS, FORBIDDEN, LIST_ERRORS, NOT_FOUND, IdPath
 from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, next_link, paginate
 from app.responses import json_response
 from app.tokens import service as tokens
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
 BY_ID = Keyset("id", [SortKey(ApiToken.id)])
 
 
-@router.get("", response_model=Page[TokenRead], responses={**READ_ERRORS, **FORBIDDEN})
+@router.get("", response_model=Page[TokenRead], responses={**LIST_ERRORS, **FORBIDDEN})
 def list_tokens(
     request: Request,
     session: SessionDep,
@@ -40,7 +40,7 @@ def list_tokens(
     return json_response(request, page, headers=next_link(request, next_cursor))
 
 
-@router.post("", status_code=201, response_model=TokenCreated, responses=WRITE_ERRORS)
+@router.post("", status_code=201, response_model=TokenCreated, responses=CREATE_ERRORS)
 def create_token(
     request: Request, data: TokenCreate, session: WriteSessionDep, actor: CurrentActor
 ) -> Response:
@@ -57,8 +57,8 @@ def create_token(
     )
 
 
-@router.delete("/{token_id}", status_code=204, responses=WRITE_ERRORS)
-def revoke_token(token_id: int, session: WriteSessionDep, actor: CurrentActor) -> Response:
+@router.delete("/{token_id}", status_code=204, responses={**CREATE_ERRORS, **NOT_FOUND})
+def revoke_token(token_id: IdPath, session: WriteSessionDep, actor: CurrentActor) -> Response:
     """Revoke an API token; it stops working within 5 seconds in every server process."""
     require_admin(actor)
     record = session.get(ApiToken, token_id)

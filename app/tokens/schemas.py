@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.models import Role
 from app.regions.schemas import RegionCode
-from app.schemas import WriteModel
+from app.schemas import Id, WriteModel
 
 TokenName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^\S+$")
@@ -27,7 +27,7 @@ class TokenCreate(WriteModel):
     name: TokenName = Field(description="Unique; recorded as the actor of every write.")
     role: Role
     region: RegionCode | None = Field(default=None, description="Required for `secretariat`.")
-    institution: int | None = Field(default=None, description="Required for `institution`.")
+    institution: Id | None = Field(default=None, description="Required for `institution`.")
 
 
 class TokenRead(BaseModel):
