@@ -5,10 +5,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, SQLModel
 
 from app.auth import Actor
-from app.models import AuditEvent
+from app.models import AuditEvent, DataRevision
+
+_WROTE = "krat_wrote"
 
 # Set by the request middleware; the CLI leaves it unset.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -39,6 +43,7 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Add an audit event for a write; it commits or rolls back with the write."""
+    session.info[_WROTE] = True
     session.add(
         AuditEvent(
             actor=actor if isinstance(actor, str) else actor.name,
@@ -50,3 +55,29 @@ def record(
             request_id=request_id_var.get(),
         )
     )
+
+
+def bump_revision(session: OrmSession) -> None:
+    """Count one more committed write (for list ETags and cached totals)."""
+    session.execute(update(DataRevision).values(value=DataRevision.value + 1))
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _note_flushed_writes(session: OrmSession, _context: object) -> None:
+    # Audit.record marks a write already; this also catches ORM changes made without it, so
+    # no write can leave lists serving a stale ETag or total.
+    if session.new or session.dirty or session.deleted:
+        session.info[_WROTE] = True
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _bump_revision_of_writes(session: OrmSession) -> None:
+    # Last statement before COMMIT: the counter's row lock is held for an instant only, and
+    # the new revision becomes visible together with the data it counts.
+    if session.info.pop(_WROTE, False):
+        bump_revision(session)
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_rolled_back_writes(session: OrmSession) -> None:
+    session.info.pop(_WROTE, None)

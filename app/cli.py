@@ -27,6 +27,7 @@ from app.meetings import ingest
 from app.meetings.schemas import MinutesDocument
 from app.models import ApiToken, RecommendationStatus, Role
 from app.recommendations import export as recommendation_export
+from app.recommendations import search as recommendation_search
 from app.recommendations import service as recommendations
 from app.recommendations.schemas import RecommendationSort
 from app.regions import service as regions
@@ -248,6 +249,7 @@ def export_recommendations(
             q=q,
         )
         with Session(get_engine()) as session:
+            filters = recommendation_search.plan(session, filters)
             total = recommendations.count(session, filters, today)
     except AppError as error:
         _fail(_explain(error))

@@ -469,3 +469,16 @@ class AuditEvent(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     request_id: str | None = Field(default=None, max_length=64)
+
+
+class DataRevision(SQLModel, table=True):
+    """One row counting committed writes: lists derive their ETags and cached totals from it.
+
+    Bumped at commit by every transaction that records an audit event (see app.audit), so
+    that reading it costs one primary-key lookup instead of scanning what changed.
+    """
+
+    __tablename__ = "data_revision"
+
+    id: int = Field(default=1, primary_key=True)
+    value: int = 0

@@ -7,7 +7,9 @@ nor repeated, and page 2,000 costs what page 1 costs.
 
 import base64
 import binascii
-from collections.abc import Callable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -115,6 +117,8 @@ class Keyset:
             values = data[1:]
             if len(values) != len(self.keys):
                 raise ValueError("wrong cursor length")
+            if any(isinstance(v, str) and "\x00" in v for v in values):
+                raise ValueError("NUL in a cursor value")  # only a forged cursor holds one
             return [key.parse(value) for key, value in zip(self.keys, values, strict=True)]
         except (ValueError, TypeError, IndexError, binascii.Error, orjson.JSONDecodeError):
             raise Invalid(
@@ -170,3 +174,34 @@ def next_link(request: Request, next_cursor: str | None) -> dict[str, str]:
         return {}
     url = request.url.include_query_params(cursor=next_cursor)
     return {"Link": f'<{url}>; rel="next"'}
+
+
+class TotalCache:
+    """Totals of filtered lists by (data revision, query): counting a million rows per page
+    request would cost more than the page itself, and the revision moves with every write."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self._entries: OrderedDict[Hashable, int] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], int]) -> int:
+        """Return the cached total for `key`, computing and keeping it on a miss."""
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        total = compute()
+        with self._lock:
+            self._entries[key] = total
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return total
+
+    def clear(self) -> None:
+        """Forget every cached total."""
+        with self._lock:
+            self._entries.clear()
+
+
+totals = TotalCache()

@@ -12,9 +12,12 @@ from typing import Any
 import orjson
 from fastapi import Request
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from app.errors import PreconditionFailed
+from app.models import DataRevision
 
 JSON_MEDIA_TYPE = "application/json"
 
@@ -34,6 +37,28 @@ def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def data_revision(session: Session) -> int:
+    """Return the count of committed writes (one primary-key read; see models.DataRevision)."""
+    return int(session.execute(select(DataRevision.value)).scalar() or 0)
+
+
+def revision_etag(request: Request, revision: int, *extra: object) -> str:
+    """Return a list's ETag: the data revision and the query, so no page needs computing.
+
+    Every write bumps the revision, so an unchanged revision means an unchanged answer to the
+    same query (`extra` carries what else the answer depends on, such as today's date).
+    """
+    query = f"{request.url.path}?{request.url.query}|{extra}".encode()
+    return f'W/"r{revision}-{hashlib.blake2b(query, digest_size=8).hexdigest()}"'
+
+
+def not_modified(request: Request, etag: str) -> Response | None:
+    """Return a 304 when the client's If-None-Match names `etag`, else None."""
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    return None
 
 
 def version_etag(version: int) -> str:

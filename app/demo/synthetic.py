@@ -127,6 +127,8 @@ def _finish(
             "request_id": None,
         },
     )
+    # Lists cache their ETags and totals by this counter: the new rows must change it.
+    connection.execute(T["data_revision"].update().values(value=T["data_revision"].c.value + 1))
     # The planner needs statistics that describe the new rows, not the empty tables.
     connection.exec_driver_sql("ANALYZE")
 

@@ -11,9 +11,9 @@ from app.auth import CurrentActor
 from app.db import SessionDep, WriteSessionDep
 from app.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, ExportFormat, Lang
 from app.models import RecommendationStatus
-from app.openapi import READ_ERRORS, WRITE_ERRORS, IfMatchHeader
-from app.pagination import CursorQuery, LimitQuery, Page, next_link, paginate
-from app.recommendations import export
+from app.openapi import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, IdPath, IfMatchHeader, id_query
+from app.pagination import CursorQuery, LimitQuery, Page, next_link, paginate, totals
+from app.recommendations import export, search
 from app.recommendations import service as recommendations
 from app.recommendations.schemas import (
     RECOMMENDATION_EXAMPLE,
@@ -25,12 +25,19 @@ from app.recommendations.schemas import (
 )
 from app.recommendations.workflow import ALLOWED
 from app.regions.schemas import RegionCode
-from app.responses import check_if_match, json_response, version_etag
+from app.responses import (
+    check_if_match,
+    data_revision,
+    json_response,
+    not_modified,
+    revision_etag,
+    version_etag,
+)
 
 router = APIRouter(prefix="/recommendations", tags=["recommendations"])
 
 _LIST_RESPONSES = {
-    **READ_ERRORS,
+    **LIST_ERRORS,
     200: {
         "description": "A page of recommendations (JSON), or every matching one as a download "
         "with `format=csv` or `format=xlsx`.",
@@ -64,10 +71,8 @@ def list_recommendations(
         Query(description="Repeat for several: `status=open&status=in_progress`."),
     ] = None,
     region: Annotated[RegionCode | None, Query(description="The meeting's region.")] = None,
-    body: Annotated[int | None, Query(description="The meeting's body id.", examples=[2])] = None,
-    institution: Annotated[
-        int | None, Query(description="A responsible institution's id.", examples=[9])
-    ] = None,
+    body: Annotated[int | None, id_query("The meeting's body id.", 2)] = None,
+    institution: Annotated[int | None, id_query("A responsible institution's id.", 9)] = None,
     overdue: Annotated[
         bool | None,
         Query(
@@ -81,7 +86,7 @@ def list_recommendations(
     due_after: Annotated[
         date | None, Query(description="Due on or after this date (inclusive).")
     ] = None,
-    meeting: Annotated[int | None, Query(description="The meeting's id.", examples=[7])] = None,
+    meeting: Annotated[int | None, id_query("The meeting's id.", 7)] = None,
     q: Annotated[
         str | None,
         Query(
@@ -110,7 +115,7 @@ def list_recommendations(
     """List recommendations with their meeting and responsible institutions, or export them."""
     today = clock.today()
     filters = recommendations.Filters(
-        status=[str(s) for s in status or ()],
+        status=tuple(sorted({str(s) for s in status or ()})),
         region=region,
         body=body,
         institution=institution,
@@ -120,6 +125,12 @@ def list_recommendations(
         meeting=meeting,
         q=q,
     )
+    if format == ExportFormat.json:
+        revision = data_revision(session)
+        etag = revision_etag(request, revision, today)
+        if (cached := not_modified(request, etag)) is not None:
+            return cached
+    filters = search.plan(session, filters)
     if format != ExportFormat.json:
         return export.response(format, filters, sort, lang, today)  # type: ignore[no-any-return]
     rows, next_cursor, _ = paginate(
@@ -134,14 +145,17 @@ def list_recommendations(
     page = {
         "items": recommendations.build_items(session, rows, today),
         "next_cursor": next_cursor,
-        "total": recommendations.count(session, filters, today),
+        "total": totals.get(
+            (str(session.get_bind().url), revision, today, filters),
+            lambda: recommendations.count(session, filters, today),
+        ),
     }
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    return json_response(request, page, etag=etag, headers=next_link(request, next_cursor))
 
 
 @router.get("/{recommendation_id}", response_model=RecommendationRead, responses=READ_ERRORS)
 def get_recommendation(
-    request: Request, recommendation_id: int, session: SessionDep, _actor: CurrentActor
+    request: Request, recommendation_id: IdPath, session: SessionDep, _actor: CurrentActor
 ) -> Response:
     """Return one recommendation."""
     item = recommendations.read(session, recommendation_id)
@@ -164,7 +178,7 @@ def get_recommendation(
 )
 def update_recommendation(
     request: Request,
-    recommendation_id: int,
+    recommendation_id: IdPath,
     data: RecommendationUpdate,
     session: WriteSessionDep,
     actor: CurrentActor,
@@ -186,7 +200,7 @@ def update_recommendation(
 )
 def list_history(
     request: Request,
-    recommendation_id: int,
+    recommendation_id: IdPath,
     session: SessionDep,
     _actor: CurrentActor,
     limit: LimitQuery = 50,

@@ -10,7 +10,7 @@ from app.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
 from app.institutions.schemas import InstitutionSummary
 from app.models import BodyKind, RecommendationStatus
 from app.regions.schemas import RegionRead
-from app.schemas import WriteModel
+from app.schemas import Id, WriteModel
 
 MAX_NOTE = 4000
 
@@ -116,7 +116,7 @@ class RecommendationRead(BaseModel):
 class ActivityRef(WriteModel):
     """An activity of an action plan of the recommendation's region, by plan id and code."""
 
-    plan: int = Field(examples=[3])
+    plan: Id = Field(examples=[3])
     code: ActivityCode = Field(examples=["1.2"])
 
 

@@ -23,10 +23,9 @@ from app.models import (
     utcnow,
 )
 from app.pagination import Keyset, SortKey, parse_date, parse_datetime
-from app.recommendations import workflow
+from app.recommendations import search, workflow
 from app.recommendations.schemas import RecommendationSort, RecommendationUpdate
 from app.regions import service as regions
-from app.text import like_pattern
 
 TABLES = SQLModel.metadata.tables
 REC = TABLES["recommendation"]
@@ -103,6 +102,8 @@ class Filters:
     due_after: date | None = None
     meeting: int | None = None
     q: str | None = None
+    # Set by search.plan(): find `q` through the FTS index (SQLite, rare terms).
+    q_by_index: bool = False
 
 
 def conditions(filters: Filters, today: date) -> list[ColumnElement[bool]]:
@@ -136,7 +137,7 @@ def conditions(filters: Filters, today: date) -> list[ColumnElement[bool]]:
     if filters.due_after is not None:
         where.append(REC.c.due_on >= filters.due_after)
     if filters.q:
-        where.append(REC.c.text_folded.like(like_pattern(filters.q), escape="\\"))
+        where.append(search.condition(filters, REC.c.text_folded))
     return where
 
 
