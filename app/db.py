@@ -42,7 +42,9 @@ def make_engine(url: str) -> Engine:
         # Sessions in UTC, so timestamps come back as UTC whatever the server's zone.
         return create_engine(
             url,
-            pool_pre_ping=True,
+            # No pre-ping: it costs a round trip per request; a connection the server dropped
+            # fails one request and is replaced (pool_recycle bounds their age).
+            pool_recycle=1800,
             pool_size=10,
             max_overflow=20,
             connect_args={"options": "-c timezone=UTC"},
