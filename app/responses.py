@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from app.errors import PreconditionFailed
 from app.models import DataRevision
+from app.pagination import next_link
 
 JSON_MEDIA_TYPE = "application/json"
 
@@ -93,6 +94,19 @@ def json_response(
         ):
             return Response(status_code=304, headers=all_headers)
     return Response(body, status_code=status_code, media_type=JSON_MEDIA_TYPE, headers=all_headers)
+
+
+def page_response(
+    request: Request,
+    items: list[Any],
+    next_cursor: str | None,
+    total: int,
+    *,
+    etag: str | None = None,
+) -> Response:
+    """Render one page of a list, with its `Link: rel="next"` header."""
+    page = {"items": items, "next_cursor": next_cursor, "total": total}
+    return json_response(request, page, etag=etag, headers=next_link(request, next_cursor))
 
 
 def check_if_match(request: Request, version: int) -> None:

@@ -38,12 +38,11 @@ from app.pagination import (
     LimitQuery,
     Page,
     SortKey,
-    next_link,
     paginate,
     parse_date,
 )
 from app.regions.schemas import REGION_CODE_PATTERN
-from app.responses import check_if_match, json_response, version_etag
+from app.responses import check_if_match, json_response, page_response, version_etag
 
 router = APIRouter(tags=["action plans"])
 
@@ -111,12 +110,7 @@ def list_action_plans(
         cursor=cursor,
         row_keys=lambda r: [r[0].period_start, r[0].id],
     )
-    page = {
-        "items": [tree.to_summary(row[0]) for row in rows],
-        "next_cursor": next_cursor,
-        "total": total,
-    }
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    return page_response(request, [tree.to_summary(row[0]) for row in rows], next_cursor, total)
 
 
 @router.post(
@@ -248,12 +242,9 @@ def list_activity_follow_ups(
         cursor=cursor,
         row_keys=lambda row: [row.reported_on, row.id],
     )
-    page = {
-        "items": [shared_follow_ups.to_read(row) for row in rows],
-        "next_cursor": next_cursor,
-        "total": total,
-    }
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    return page_response(
+        request, [shared_follow_ups.to_read(row) for row in rows], next_cursor, total
+    )
 
 
 @router.post(

@@ -12,8 +12,8 @@ from app.auth import CurrentActor, require_admin
 from app.db import SessionDep
 from app.models import AuditEvent
 from app.openapi import FORBIDDEN, LIST_ERRORS, id_query
-from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, next_link, paginate
-from app.responses import json_response
+from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, paginate
+from app.responses import page_response
 
 router = APIRouter(prefix="/audit-events", tags=["audit"])
 
@@ -52,5 +52,4 @@ def list_audit_events(
         session, stmt, NEWEST_FIRST, limit=limit, cursor=cursor, row_keys=lambda r: [r[0].id]
     )
     items = [AuditEventRead.model_validate(r[0], from_attributes=True) for r in rows]
-    page = {"items": items, "next_cursor": next_cursor, "total": total}
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    return page_response(request, items, next_cursor, total)

@@ -20,10 +20,10 @@ from app.openapi import (
     IdPath,
     IfMatchHeader,
 )
-from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, next_link, paginate
+from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, paginate
 from app.regions import service as regions
 from app.regions.schemas import RegionCode
-from app.responses import check_if_match, json_response, version_etag
+from app.responses import check_if_match, json_response, page_response, version_etag
 
 router = APIRouter(prefix="/bodies", tags=["bodies"])
 
@@ -50,12 +50,7 @@ def list_bodies(
     rows, next_cursor, total = paginate(
         session, stmt, BY_ID, limit=limit, cursor=cursor, row_keys=lambda r: [r[0].id]
     )
-    page = {
-        "items": [bodies.to_read(r[0]) for r in rows],
-        "next_cursor": next_cursor,
-        "total": total,
-    }
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    return page_response(request, [bodies.to_read(r[0]) for r in rows], next_cursor, total)
 
 
 @router.post("", status_code=201, response_model=BodyRead, responses=CREATE_ERRORS)
@@ -119,12 +114,9 @@ def list_members(
         cursor=cursor,
         row_keys=lambda r: [r[0].position, r[0].id],
     )
-    page = {
-        "items": [bodies.member_to_read(m, i) for m, i in rows],
-        "next_cursor": next_cursor,
-        "total": total,
-    }
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    return page_response(
+        request, [bodies.member_to_read(m, i) for m, i in rows], next_cursor, total
+    )
 
 
 @router.put("/{body_id}/members", response_model=list[MemberRead], responses=WRITE_ERRORS)

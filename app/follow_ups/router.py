@@ -8,10 +8,10 @@ from app.db import SessionDep, WriteSessionDep
 from app.follow_ups import service as follow_ups
 from app.follow_ups.schemas import FollowUpRead, RecommendationFollowUpCreate
 from app.openapi import CREATE_ERRORS, NOT_FOUND, READ_ERRORS, IdPath
-from app.pagination import CursorQuery, LimitQuery, Page, next_link, paginate
+from app.pagination import CursorQuery, LimitQuery, Page, paginate
 from app.recommendations import service as recommendations
 from app.recommendations.schemas import TRANSITION_CONFLICT
-from app.responses import json_response
+from app.responses import json_response, page_response
 
 router = APIRouter(tags=["follow-ups"])
 
@@ -37,12 +37,7 @@ def list_recommendation_follow_ups(
         cursor=cursor,
         row_keys=lambda row: [row.reported_on, row.id],
     )
-    page = {
-        "items": [follow_ups.to_read(row) for row in rows],
-        "next_cursor": next_cursor,
-        "total": total,
-    }
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    return page_response(request, [follow_ups.to_read(row) for row in rows], next_cursor, total)
 
 
 @router.post(

@@ -18,8 +18,8 @@ from app.openapi import (
     IdPath,
     IfMatchHeader,
 )
-from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, next_link, paginate
-from app.responses import check_if_match, json_response, version_etag
+from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, paginate
+from app.responses import check_if_match, json_response, page_response, version_etag
 
 router = APIRouter(prefix="/institutions", tags=["institutions"])
 
@@ -63,8 +63,7 @@ def list_institutions(
         row_keys=lambda r: [r[0].name_folded, r[0].id],
     )
     items = [institutions.to_read(row[0]) for row in rows]
-    page = {"items": items, "next_cursor": next_cursor, "total": total}
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    return page_response(request, items, next_cursor, total)
 
 
 @router.post(

@@ -29,12 +29,11 @@ from app.pagination import (
     LimitQuery,
     Page,
     SortKey,
-    next_link,
     paginate,
     parse_date,
 )
 from app.regions.schemas import RegionCode
-from app.responses import check_if_match, json_response, version_etag
+from app.responses import check_if_match, json_response, page_response, version_etag
 
 router = APIRouter(prefix="/meetings", tags=["meetings"])
 
@@ -111,12 +110,7 @@ def list_meetings(
         cursor=cursor,
         row_keys=lambda r: [r[0].held_on, r[0].id],
     )
-    page = {
-        "items": meetings.summaries(session, rows),
-        "next_cursor": next_cursor,
-        "total": total,
-    }
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    return page_response(request, meetings.summaries(session, rows), next_cursor, total)
 
 
 @router.post(

@@ -15,14 +15,13 @@ from app.pagination import (
     LimitQuery,
     Page,
     SortKey,
-    next_link,
     paginate,
     parse_date,
 )
 from app.problems import service as problems
 from app.problems.schemas import ProblemRead, ProblemUpdate
 from app.regions.schemas import RegionCode
-from app.responses import check_if_match, json_response, version_etag
+from app.responses import check_if_match, json_response, page_response, version_etag
 
 router = APIRouter(prefix="/problems", tags=["problems"])
 
@@ -80,12 +79,7 @@ def list_problems(
         cursor=cursor,
         row_keys=lambda r: [r[1].held_on, r[0].id],
     )
-    page = {
-        "items": problems.to_read_many(session, rows),
-        "next_cursor": next_cursor,
-        "total": total,
-    }
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    return page_response(request, problems.to_read_many(session, rows), next_cursor, total)
 
 
 @router.get("/{problem_id}", response_model=ProblemRead, responses=READ_ERRORS)

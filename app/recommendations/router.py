@@ -12,7 +12,7 @@ from app.db import SessionDep, WriteSessionDep
 from app.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, ExportFormat, Lang
 from app.models import RecommendationStatus
 from app.openapi import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, IdPath, IfMatchHeader, id_query
-from app.pagination import CursorQuery, LimitQuery, Page, next_link, paginate, totals
+from app.pagination import CursorQuery, LimitQuery, Page, paginate, totals
 from app.recommendations import export, search
 from app.recommendations import service as recommendations
 from app.recommendations.schemas import (
@@ -30,6 +30,7 @@ from app.responses import (
     data_revision,
     json_response,
     not_modified,
+    page_response,
     revision_etag,
     version_etag,
 )
@@ -142,15 +143,12 @@ def list_recommendations(
         row_keys=lambda row: recommendations.sort_values(sort, row),
         count=False,
     )
-    page = {
-        "items": recommendations.build_items(session, rows, today),
-        "next_cursor": next_cursor,
-        "total": totals.get(
-            (str(session.get_bind().url), revision, today, filters),
-            lambda: recommendations.count(session, filters, today),
-        ),
-    }
-    return json_response(request, page, etag=etag, headers=next_link(request, next_cursor))
+    total = totals.get(
+        (str(session.get_bind().url), revision, today, filters),
+        lambda: recommendations.count(session, filters, today),
+    )
+    items = recommendations.build_items(session, rows, today)
+    return page_response(request, items, next_cursor, total, etag=etag)
 
 
 @router.get("/{recommendation_id}", response_model=RecommendationRead, responses=READ_ERRORS)
@@ -216,9 +214,5 @@ def list_history(
         cursor=cursor,
         row_keys=lambda row: [row.id],
     )
-    page = {
-        "items": [recommendations.history_item(row) for row in rows],
-        "next_cursor": next_cursor,
-        "total": total,
-    }
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    items = [recommendations.history_item(row) for row in rows]
+    return page_response(request, items, next_cursor, total)

@@ -8,9 +8,9 @@ from app.auth import CurrentActor
 from app.db import SessionDep
 from app.models import Region
 from app.openapi import LIST_ERRORS
-from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, next_link, paginate
+from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, paginate
 from app.regions.schemas import RegionRead
-from app.responses import json_response
+from app.responses import page_response
 
 router = APIRouter(prefix="/regions", tags=["regions"])
 
@@ -31,5 +31,4 @@ def list_regions(
         session, stmt, BY_CODE, limit=limit, cursor=cursor, row_keys=lambda r: [r.id]
     )
     items = [{"code": r.code, "name": r.name} for r in rows]
-    page = {"items": items, "next_cursor": next_cursor, "total": total}
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    return page_response(request, items, next_cursor, total)

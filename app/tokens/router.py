@@ -9,8 +9,8 @@ from app.db import SessionDep, WriteSessionDep
 from app.errors import NotFound
 from app.models import ApiToken
 from app.openapi import CREATE_ERRORS, FORBIDDEN, LIST_ERRORS, NOT_FOUND, IdPath
-from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, next_link, paginate
-from app.responses import json_response
+from app.pagination import CursorQuery, Keyset, LimitQuery, Page, SortKey, paginate
+from app.responses import json_response, page_response
 from app.tokens import service as tokens
 from app.tokens.schemas import TokenCreate, TokenCreated, TokenRead
 
@@ -32,12 +32,7 @@ def list_tokens(
     rows, next_cursor, total = paginate(
         session, select(ApiToken), BY_ID, limit=limit, cursor=cursor, row_keys=lambda r: [r[0].id]
     )
-    page = {
-        "items": [tokens.to_read(r[0]) for r in rows],
-        "next_cursor": next_cursor,
-        "total": total,
-    }
-    return json_response(request, page, headers=next_link(request, next_cursor))
+    return page_response(request, [tokens.to_read(r[0]) for r in rows], next_cursor, total)
 
 
 @router.post("", status_code=201, response_model=TokenCreated, responses=CREATE_ERRORS)
