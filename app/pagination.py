@@ -10,14 +10,14 @@ import binascii
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 from fastapi import Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, tuple_
 
 from app.errors import Invalid
 
@@ -93,6 +93,16 @@ class Keyset:
 
     def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
         """Rows strictly after the row whose sort-key values are `values`."""
+        directions = {key.descending for key in self.keys}
+        nullable = any(key.nullable for key in self.keys)
+        if len(directions) == 1 and not nullable and None not in values:
+            # A row-value comparison is one range of a matching index on both engines; the
+            # equivalent OR/AND tree below is not recognised as one and scans.
+            columns = tuple_(*(key.column for key in self.keys))
+            row = tuple_(
+                *(literal(v, key.column.type) for key, v in zip(self.keys, values, strict=True))
+            )
+            return columns < row if directions == {True} else columns > row
         condition: ColumnElement[bool] | None = None
         for key, value in reversed(list(zip(self.keys, values, strict=True))):
             if condition is None:
@@ -157,15 +167,44 @@ def paginate(
         if count
         else 0
     )
-    paged = stmt.order_by(*keyset.order_by())
-    if cursor:
-        paged = paged.where(keyset.after(keyset.decode(cursor)))
-    rows = list(session.execute(paged.limit(limit + 1)).all())
+    values = keyset.decode(cursor) if cursor else None
+    if keyset.keys[0].nullable:
+        rows = _page_nulls_last(session, stmt, keyset, values, limit + 1)
+    else:
+        paged = stmt.order_by(*keyset.order_by())
+        if values is not None:
+            paged = paged.where(keyset.after(values))
+        rows = list(session.execute(paged.limit(limit + 1)).all())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = keyset.encode(row_keys(rows[-1]))
     return rows, next_cursor, total
+
+
+def _page_nulls_last(
+    session: Any, stmt: Select[Any], keyset: Keyset, values: Sequence[Any] | None, wanted: int
+) -> list[Any]:
+    """Page a keyset whose first key may be NULL (NULLs last) as two index ranges.
+
+    First the rows with a value, after the cursor by a plain row comparison; then, when those
+    run out, the NULL rows by the remaining keys. One query with `OR key IS NULL` would be
+    simpler, but neither planner can answer it from one index range: deep pages would scan.
+    """
+    lead, rest = keyset.keys[0], Keyset(keyset.name, keyset.keys[1:])
+    rows: list[Any] = []
+    if values is None or values[0] is not None:
+        valued = Keyset(keyset.name, [replace(lead, nullable=False), *rest.keys])
+        head = stmt.where(lead.column.is_not(None)).order_by(*valued.order_by())
+        if values is not None:
+            head = head.where(valued.after(values))
+        rows = list(session.execute(head.limit(wanted)).all())
+    if len(rows) < wanted:
+        tail = stmt.where(lead.column.is_(None)).order_by(*rest.order_by())
+        if values is not None and values[0] is None:
+            tail = tail.where(rest.after(values[1:]))
+        rows += session.execute(tail.limit(wanted - len(rows))).all()
+    return rows
 
 
 def next_link(request: Request, next_cursor: str | None) -> dict[str, str]:

@@ -546,7 +546,8 @@ def test_the_number_of_queries_does_not_grow_with_the_page(
         large = len(statements)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    # The write counter, the page, its responsible institutions, its activities, and the
-    # count — which the second request takes from the cache (same filters, same revision).
-    assert small <= 5
-    assert large == 4
+    # The write counter, the page (two queries when it runs on into the undated rows), its
+    # responsible institutions, its activities, and the count — which the second request
+    # takes from the cache (same filters, same revision).
+    assert small <= 6
+    assert large <= 5
