@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends
@@ -36,6 +37,13 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite database file (a fresh checkout has no ./data/)."""
+    database = make_url(url).database
+    if is_sqlite(url) and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for `url`, configuring SQLite for concurrent readers and durability."""
     if not is_sqlite(url):
@@ -49,11 +57,7 @@ def make_engine(url: str) -> Engine:
             max_overflow=20,
             connect_args={"options": "-c timezone=UTC"},
         )
-    database = make_url(url).database
-    if database and database != ":memory:":
-        from pathlib import Path
-
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    ensure_sqlite_folder(url)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     busy_ms = get_settings().sqlite_busy_timeout_ms
 

@@ -9,6 +9,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from app.db import ensure_sqlite_folder
+
 
 def _project_root() -> Path:
     # A source checkout (and the Docker image's WORKDIR) holds alembic.ini beside app/.
@@ -30,6 +32,7 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Migrate the database at `database_url` up to `revision`."""
+    ensure_sqlite_folder(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
-from app import auth
+from app import auth, migrations
 from app.cli import app as cli
 from app.models import ApiToken, AuditEvent, Body, Institution, Membership
 
@@ -179,3 +179,26 @@ def test_export_recommendations_rejects_an_unknown_region(configured: str) -> No
     result = runner.invoke(cli, ["export", "recommendations", "--region", "AL-99", "--out", "-"])
     assert result.exit_code == 1
     assert "no region AL-99" in result.stderr
+
+
+def test_db_upgrade_creates_the_folder_of_a_new_sqlite_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run` on a fresh checkout migrates into ./data/, which does not exist yet."""
+    from app.config import get_settings
+    from app.db import get_engine
+
+    target = tmp_path / "data" / "krat.db"
+    monkeypatch.setenv("KRAT_DATABASE_URL", f"sqlite:///{target}")
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        result = runner.invoke(cli, ["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        assert target.is_file()
+        current = runner.invoke(cli, ["db", "current"])
+        assert current.stdout.strip() == migrations.head_revision()
+    finally:
+        get_engine().dispose()
+        get_settings.cache_clear()
+        get_engine.cache_clear()
