@@ -95,15 +95,20 @@ def _lookup(digest: str) -> Actor | None:
 
 def authenticate(token: str) -> Actor | None:
     """Return the actor a bearer token stands for, or None."""
-    admin_token = get_settings().admin_token
-    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
-        return Actor("admin-token", Role.admin)
-    digest = hash_token(token)
-    found, actor = token_cache.get(digest)
+    found, actor = authenticate_cached(token)
     if not found:
+        digest = hash_token(token)
         actor = _lookup(digest)
         token_cache.put(digest, actor)
     return actor
+
+
+def authenticate_cached(token: str) -> tuple[bool, Actor | None]:
+    """Return (known, actor) for a token without a query: False when only the database knows."""
+    admin_token = get_settings().admin_token
+    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        return True, Actor("admin-token", Role.admin)
+    return token_cache.get(hash_token(token))
 
 
 def get_actor(

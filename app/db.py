@@ -10,6 +10,7 @@ from fastapi import Depends
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import Session, SQLModel, create_engine
 
 from app.config import get_settings
@@ -116,6 +117,39 @@ def begin_immediate(connection: Connection, busy_ms: int) -> None:
 def get_engine() -> Engine:
     """Return the process-wide engine for the configured database."""
     return make_engine(get_settings().database_url)
+
+
+def autocommit_connection() -> PoolProxiedConnection:
+    """Return a pooled DBAPI connection on which every statement commits by itself.
+
+    For one-statement reads outside any request session (app.conditional): no BEGIN, and no
+    ROLLBACK round trip when the connection goes back to its pool (close it to return it).
+    """
+    engine = get_engine()
+    if engine.dialect.name == "sqlite":
+        return engine.raw_connection()  # pysqlite runs with isolation_level None: autocommit
+    twin = _autocommit_twins.get(engine)
+    if twin is None:
+        twin = _autocommit_twins[engine] = create_engine(
+            engine.url,
+            isolation_level="AUTOCOMMIT",
+            pool_recycle=1800,
+            pool_size=2,
+            max_overflow=8,
+            connect_args={"options": "-c timezone=UTC"},
+        )
+    return twin.raw_connection()
+
+
+_autocommit_twins: dict[Engine, Engine] = {}
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection of this process and forget its engines (tests use it)."""
+    for engine in [get_engine(), *_autocommit_twins.values()]:
+        engine.dispose()
+    _autocommit_twins.clear()
+    get_engine.cache_clear()
 
 
 def get_session() -> Iterator[Session]:

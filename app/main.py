@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from app.action_plans.router import router as action_plans_router
 from app.audit_events.router import router as audit_events_router
 from app.bodies.router import router as bodies_router
+from app.conditional import ConditionalListMiddleware
 from app.config import get_settings
 from app.db import get_engine
 from app.errors import install_error_handlers
@@ -27,6 +28,7 @@ from app.schemas import reject_nul_in_query
 from app.tokens.router import router as tokens_router
 
 API_PREFIX = "/api/v1"
+RECOMMENDATIONS_PATH = f"{API_PREFIX}/recommendations"
 
 DESCRIPTION = """
 The system of record for Albania's Regional Anti-Trafficking Committees (KRAT) and their
@@ -59,21 +61,6 @@ def create_app() -> FastAPI:
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     install_error_handlers(app)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=[
-                "Authorization",
-                "Content-Type",
-                "If-Match",
-                "If-None-Match",
-                "X-Request-ID",
-            ],
-            expose_headers=["ETag", "Link", "Location", "X-Request-ID"],
-        )
     app.include_router(_operations_router())
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_nul_in_query)])
     for router in (
@@ -90,6 +77,23 @@ def create_app() -> FastAPI:
     ):
         api.include_router(router)
     app.include_router(api)
+    # Added innermost first: the 304 short cut still gets a request id, headers, log and metrics.
+    app.add_middleware(ConditionalListMiddleware, path=RECOMMENDATIONS_PATH)
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "X-Request-ID",
+            ],
+            expose_headers=["ETag", "Link", "Location", "X-Request-ID"],
+        )
     app.openapi = lambda: _openapi_schema(app)  # type: ignore[method-assign]
     return app
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
+from starlette.types import Scope
 
 from app.errors import PreconditionFailed
 from app.models import DataRevision
@@ -45,19 +46,20 @@ def data_revision(session: Session) -> int:
     return int(session.execute(select(DataRevision.value)).scalar() or 0)
 
 
-def revision_etag(request: Request, revision: int, *extra: object) -> str:
+def revision_etag(scope: Scope, revision: int, *extra: object) -> str:
     """Return a list's ETag: the data revision and the query, so no page needs computing.
 
     Every write bumps the revision, so an unchanged revision means an unchanged answer to the
-    same query (`extra` carries what else the answer depends on, such as today's date).
+    same query (`extra` carries what else the answer depends on, such as today's date). It is
+    computed from the raw ASGI scope, so app.conditional can compute it before routing.
     """
-    query = f"{request.url.path}?{request.url.query}|{extra}".encode()
+    query = b"%s?%s|%s" % (scope["path"].encode(), scope["query_string"], repr(extra).encode())
     return f'W/"r{revision}-{hashlib.blake2b(query, digest_size=8).hexdigest()}"'
 
 
 def not_modified(request: Request, etag: str) -> Response | None:
     """Return a 304 when the client's If-None-Match names `etag`, else None."""
-    if _matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag})
     return None
 
@@ -67,7 +69,8 @@ def version_etag(version: int) -> str:
     return f'"v{version}"'
 
 
-def _matches(header: str | None, etag: str) -> bool:
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Tell whether an If-None-Match or If-Match header names `etag` (weak comparison)."""
     if not header:
         return False
     candidates = [part.strip() for part in header.split(",")]
@@ -89,7 +92,7 @@ def json_response(
     if request.method in {"GET", "HEAD"} or etag is not None:
         etag = etag or 'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         all_headers["ETag"] = etag
-        if request.method in {"GET", "HEAD"} and _matches(
+        if request.method in {"GET", "HEAD"} and etag_matches(
             request.headers.get("if-none-match"), etag
         ):
             return Response(status_code=304, headers=all_headers)
@@ -112,7 +115,7 @@ def page_response(
 def check_if_match(request: Request, version: int) -> None:
     """Raise 412 if the request's If-Match names another version of the resource."""
     header = request.headers.get("if-match")
-    if header and not _matches(header, version_etag(version)):
+    if header and not etag_matches(header, version_etag(version)):
         raise PreconditionFailed(
             "the resource was changed since you read it; read it again and reapply your change",
             current_etag=version_etag(version),

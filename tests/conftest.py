@@ -17,7 +17,7 @@ from sqlmodel import Session, SQLModel
 
 from app import auth, migrations, pagination
 from app.config import get_settings
-from app.db import get_engine
+from app.db import dispose_engines, get_engine
 from app.regions import service as regions
 
 ADMIN_TOKEN = "test-admin-token"
@@ -120,7 +120,7 @@ def configured(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
     monkeypatch.setenv("KRAT_ADMIN_TOKEN", ADMIN_TOKEN)
     _reset_caches()
     yield database_url
-    get_engine().dispose()
+    dispose_engines()
     _reset_caches()
 
 

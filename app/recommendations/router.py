@@ -128,7 +128,7 @@ def list_recommendations(
     )
     if format == ExportFormat.json:
         revision = data_revision(session)
-        etag = revision_etag(request, revision, today)
+        etag = revision_etag(request.scope, revision, today)
         if (cached := not_modified(request, etag)) is not None:
             return cached
     filters = search.plan(session, filters)
