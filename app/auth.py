@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, select
 
@@ -93,13 +94,11 @@ def _lookup(digest: str) -> Actor | None:
     return Actor(token.name, Role(token.role), token.region_id, token.institution_id)
 
 
-def authenticate(token: str) -> Actor | None:
-    """Return the actor a bearer token stands for, or None."""
-    found, actor = authenticate_cached(token)
-    if not found:
-        digest = hash_token(token)
-        actor = _lookup(digest)
-        token_cache.put(digest, actor)
+def _lookup_and_cache(token: str) -> Actor | None:
+    """Return the actor of a token the cache does not know, from the database (a query)."""
+    digest = hash_token(token)
+    actor = _lookup(digest)
+    token_cache.put(digest, actor)
     return actor
 
 
@@ -111,14 +110,21 @@ def authenticate_cached(token: str) -> tuple[bool, Actor | None]:
     return token_cache.get(hash_token(token))
 
 
-def get_actor(
+async def get_actor(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Actor:
-    """Authenticate the request's bearer token, or answer 401."""
+    """Authenticate the request's bearer token, or answer 401.
+
+    Async: a token in the cache costs no query and no worker-thread hop; only a miss goes to
+    a worker thread for its query.
+    """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send 'Authorization: Bearer <token>'")
-    actor = authenticate(credentials.credentials)
+    token = credentials.credentials
+    found, actor = authenticate_cached(token)
+    if not found:
+        actor = await run_in_threadpool(_lookup_and_cache, token)
     if actor is None:
         raise Unauthorized("the token is unknown or revoked")
     request.state.actor = actor.name

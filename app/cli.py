@@ -257,16 +257,11 @@ def export_recommendations(
         _output(out) as stream,
         typer.progressbar(length=total, label="recommendations", file=sys.stderr) as bar,
     ):
-        items = _counted(recommendation_export.items(filters, sort, today), bar)
-        recommendation_export.write(items, export_format, lang, stream)
+        recommendation_export.write(
+            export_format, filters, sort, lang, today, stream, progress=lambda: bar.update(1)
+        )
     if out != "-":
         typer.echo(f"wrote {total} recommendations to {out}", err=True)
-
-
-def _counted(items: Iterator[Any], bar: Any) -> Iterator[Any]:
-    for item in items:
-        bar.update(1)
-        yield item
 
 
 @contextmanager

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     base_url: str = "https://krat.example"
     sqlite_busy_timeout_ms: int = 15_000
+    # Connections a server process keeps open. Each request in flight holds one, and one opened
+    # beyond the pool is closed again after its request: opening is the cost to avoid.
+    db_pool_size: int = Field(default=20, ge=1)
 
 
 @lru_cache

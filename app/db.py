@@ -47,6 +47,8 @@ def ensure_sqlite_folder(url: str) -> None:
 
 def make_engine(url: str) -> Engine:
     """Create an engine for `url`, configuring SQLite for concurrent readers and durability."""
+    # Up to twice the pool in flight, as many as the server's worker threads (40).
+    pool = {"pool_size": get_settings().db_pool_size, "max_overflow": get_settings().db_pool_size}
     if not is_sqlite(url):
         # Sessions in UTC, so timestamps come back as UTC whatever the server's zone.
         return create_engine(
@@ -54,12 +56,11 @@ def make_engine(url: str) -> Engine:
             # No pre-ping: it costs a round trip per request; a connection the server dropped
             # fails one request and is replaced (pool_recycle bounds their age).
             pool_recycle=1800,
-            pool_size=10,
-            max_overflow=20,
             connect_args={"options": "-c timezone=UTC"},
+            **pool,
         )
     ensure_sqlite_folder(url)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
     busy_ms = get_settings().sqlite_busy_timeout_ms
 
     @event.listens_for(engine, "connect")
@@ -125,20 +126,35 @@ def autocommit_connection() -> PoolProxiedConnection:
     For one-statement reads outside any request session (app.conditional): no BEGIN, and no
     ROLLBACK round trip when the connection goes back to its pool (close it to return it).
     """
+    return autocommit_engine().raw_connection()
+
+
+def autocommit_session() -> Session:
+    """Return a session for reads of one statement each, such as a page of the list.
+
+    On PostgreSQL each statement runs on its own (it would see its own snapshot anyway, at
+    READ COMMITTED), which saves the BEGIN and ROLLBACK round trips of a transaction. SQLite
+    is in-process: its sessions keep their transaction, which costs nothing there.
+    """
+    return Session(autocommit_engine(), expire_on_commit=False)
+
+
+def autocommit_engine() -> Engine:
+    """Return the engine of autocommit connections (on SQLite, the engine itself)."""
     engine = get_engine()
     if engine.dialect.name == "sqlite":
-        return engine.raw_connection()  # pysqlite runs with isolation_level None: autocommit
+        return engine  # pysqlite runs with isolation_level None: autocommit
     twin = _autocommit_twins.get(engine)
     if twin is None:
         twin = _autocommit_twins[engine] = create_engine(
             engine.url,
             isolation_level="AUTOCOMMIT",
             pool_recycle=1800,
-            pool_size=2,
-            max_overflow=8,
+            pool_size=get_settings().db_pool_size,
+            max_overflow=get_settings().db_pool_size,
             connect_args={"options": "-c timezone=UTC"},
         )
-    return twin.raw_connection()
+    return twin
 
 
 _autocommit_twins: dict[Engine, Engine] = {}

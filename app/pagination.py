@@ -17,7 +17,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import orjson
 from fastapi import Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select, tuple_
 
 from app.errors import Invalid
 
@@ -58,19 +58,26 @@ class SortKey:
     nullable: bool = False
     parse: Callable[[Any], Any] = lambda value: value
 
-    def order_by(self) -> Any:
-        ordered = self.column.desc() if self.descending else self.column.asc()
+    def order_by(self, on: Any = None) -> Any:
+        """Order by this key, or by the column of the same name of the selectable `on`."""
+        column = self.column if on is None else on.c[self.column.name]
+        ordered = column.desc() if self.descending else column.asc()
         return ordered.nulls_last() if self.nullable else ordered
 
     def after(self, value: Any) -> ColumnElement[bool]:
         """Rows strictly after `value` in this key's order (NULLs sort last either way)."""
         if value is None:
             return false()
-        beyond = self.column < value if self.descending else self.column > value
+        bound = self.parameter(value)
+        beyond = self.column < bound if self.descending else self.column > bound
         return or_(beyond, self.column.is_(None)) if self.nullable else beyond
 
     def equal(self, value: Any) -> ColumnElement[bool]:
-        return self.column.is_(None) if value is None else self.column == value
+        return self.column.is_(None) if value is None else self.column == self.parameter(value)
+
+    def parameter(self, value: Any) -> Any:
+        """The cursor's value for this key, as a named parameter (see Keyset.parameters)."""
+        return bindparam(f"after_{self.column.name}", value, type_=self.column.type)
 
 
 def parse_date(value: Any) -> date | None:
@@ -88,8 +95,37 @@ class Keyset:
     name: str
     keys: Sequence[SortKey]
 
-    def order_by(self) -> list[Any]:
-        return [key.order_by() for key in self.keys]
+    def order_by(self, on: Any = None) -> list[Any]:
+        """Order by the keys, or by the columns of the same names of the selectable `on`."""
+        return [key.order_by(on) for key in self.keys]
+
+    def segments(
+        self, stmt: Select[Any], values: Sequence[Any] | None, *, nulls: bool = True
+    ) -> list[Select[Any]]:
+        """Return `stmt` after the row with sort-key `values` as ordered index-range selects.
+
+        Their rows, one select after the other, are the page's rows in order. A first key that
+        may be NULL (NULLs last) gives two: the rows with a value, after the cursor by a plain
+        row comparison, then the NULL rows by the remaining keys (`nulls=False` leaves those
+        out, for filters no NULL can pass). One select with `OR key IS NULL` would be simpler,
+        but neither planner answers it from one index range: deep pages would scan.
+        """
+        lead = self.keys[0]
+        if not lead.nullable:
+            paged = stmt.order_by(*self.order_by())
+            return [paged if values is None else paged.where(self.after(values))]
+        rest = Keyset(self.name, self.keys[1:])
+        found = []
+        if values is None or values[0] is not None:
+            valued = Keyset(self.name, [replace(lead, nullable=False), *rest.keys])
+            head = stmt.where(lead.column.is_not(None)).order_by(*valued.order_by())
+            found.append(head if values is None else head.where(valued.after(values)))
+        if nulls:
+            # Ordered by the (NULL) first key too, so that planners take the index it leads.
+            tail = stmt.where(lead.column.is_(None)).order_by(lead.order_by(), *rest.order_by())
+            after_null = values is not None and values[0] is None
+            found.append(tail.where(rest.after(values[1:])) if after_null else tail)
+        return found
 
     def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
         """Rows strictly after the row whose sort-key values are `values`."""
@@ -99,9 +135,7 @@ class Keyset:
             # A row-value comparison is one range of a matching index on both engines; the
             # equivalent OR/AND tree below is not recognised as one and scans.
             columns = tuple_(*(key.column for key in self.keys))
-            row = tuple_(
-                *(literal(v, key.column.type) for key, v in zip(self.keys, values, strict=True))
-            )
+            row = tuple_(*(key.parameter(v) for key, v in zip(self.keys, values, strict=True)))
             return columns < row if directions == {True} else columns > row
         condition: ColumnElement[bool] | None = None
         for key, value in reversed(list(zip(self.keys, values, strict=True))):
@@ -111,6 +145,22 @@ class Keyset:
                 condition = or_(key.after(value), and_(key.equal(value), condition))
         assert condition is not None
         return condition
+
+    def trim(
+        self, rows: list[T], limit: int, row_keys: Callable[[T], Sequence[Any]]
+    ) -> tuple[list[T], str | None]:
+        """Cut the `limit + 1` rows fetched for a page to `limit`, with the next page's cursor."""
+        if len(rows) <= limit:
+            return rows, None
+        return rows[:limit], self.encode(row_keys(rows[limit - 1]))
+
+    def parameters(self, values: Sequence[Any]) -> dict[str, Any]:
+        """The parameters `after(values)` binds, by name: to run a cached statement anew."""
+        return {
+            f"after_{key.column.name}": value
+            for key, value in zip(self.keys, values, strict=True)
+            if value is not None
+        }
 
     def encode(self, row_values: Sequence[Any]) -> str:
         """Make an opaque cursor that continues after a row with these sort-key values."""
@@ -168,43 +218,13 @@ def paginate(
         else 0
     )
     values = keyset.decode(cursor) if cursor else None
-    if keyset.keys[0].nullable:
-        rows = _page_nulls_last(session, stmt, keyset, values, limit + 1)
-    else:
-        paged = stmt.order_by(*keyset.order_by())
-        if values is not None:
-            paged = paged.where(keyset.after(values))
-        rows = list(session.execute(paged.limit(limit + 1)).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = keyset.encode(row_keys(rows[-1]))
-    return rows, next_cursor, total
-
-
-def _page_nulls_last(
-    session: Any, stmt: Select[Any], keyset: Keyset, values: Sequence[Any] | None, wanted: int
-) -> list[Any]:
-    """Page a keyset whose first key may be NULL (NULLs last) as two index ranges.
-
-    First the rows with a value, after the cursor by a plain row comparison; then, when those
-    run out, the NULL rows by the remaining keys. One query with `OR key IS NULL` would be
-    simpler, but neither planner can answer it from one index range: deep pages would scan.
-    """
-    lead, rest = keyset.keys[0], Keyset(keyset.name, keyset.keys[1:])
     rows: list[Any] = []
-    if values is None or values[0] is not None:
-        valued = Keyset(keyset.name, [replace(lead, nullable=False), *rest.keys])
-        head = stmt.where(lead.column.is_not(None)).order_by(*valued.order_by())
-        if values is not None:
-            head = head.where(valued.after(values))
-        rows = list(session.execute(head.limit(wanted)).all())
-    if len(rows) < wanted:
-        tail = stmt.where(lead.column.is_(None)).order_by(*rest.order_by())
-        if values is not None and values[0] is None:
-            tail = tail.where(rest.after(values[1:]))
-        rows += session.execute(tail.limit(wanted - len(rows))).all()
-    return rows
+    for segment in keyset.segments(stmt, values):
+        rows += session.execute(segment.limit(limit + 1 - len(rows))).all()
+        if len(rows) > limit:
+            break
+    rows, next_cursor = keyset.trim(rows, limit, row_keys)
+    return rows, next_cursor, total
 
 
 def next_link(request: Request, next_cursor: str | None) -> dict[str, str]:
@@ -215,32 +235,33 @@ def next_link(request: Request, next_cursor: str | None) -> dict[str, str]:
     return {"Link": f'<{url}>; rel="next"'}
 
 
-class TotalCache:
-    """Totals of filtered lists by (data revision, query): counting a million rows per page
-    request would cost more than the page itself, and the revision moves with every write."""
+class LruCache(Generic[T]):
+    """A bounded map of computed values, least recently used out first; thread-safe."""
 
-    def __init__(self, size: int = 2048) -> None:
-        self._entries: OrderedDict[Hashable, int] = OrderedDict()
+    def __init__(self, size: int) -> None:
+        self._entries: OrderedDict[Hashable, T] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, compute: Callable[[], int]) -> int:
-        """Return the cached total for `key`, computing and keeping it on a miss."""
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """Return the value kept for `key`, computing and keeping it on a miss."""
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]
-        total = compute()
+        value = compute()
         with self._lock:
-            self._entries[key] = total
+            self._entries[key] = value
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
-        return total
+        return value
 
     def clear(self) -> None:
-        """Forget every cached total."""
+        """Forget every value."""
         with self._lock:
             self._entries.clear()
 
 
-totals = TotalCache()
+# Totals of filtered lists by (database, data revision, query): counting a million rows per
+# page request would cost more than the page itself, and the revision moves with every write.
+totals: LruCache[int] = LruCache(2048)

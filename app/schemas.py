@@ -33,8 +33,11 @@ class WriteModel(BaseModel):
         return value
 
 
-def reject_nul_in_query(request: Request) -> None:
-    """Refuse query parameters holding NUL, which no text column can be compared with."""
+async def reject_nul_in_query(request: Request) -> None:
+    """Refuse query parameters holding NUL, which no text column can be compared with.
+
+    Async, as it only reads the request: a sync dependency would cost a worker-thread hop.
+    """
     errors = [
         {"parameter": name, "detail": NUL_MESSAGE}
         for name, value in request.query_params.multi_items()

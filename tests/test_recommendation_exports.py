@@ -209,12 +209,33 @@ def test_csv_applies_the_same_filters_and_sort_and_ignores_paging(
     assert len(_csv(client, admin, overdue="true")) == 2
 
 
+@pytest.mark.parametrize("sort", ["due_on", "-due_on", "created_at", "-created_at"])
 def test_csv_rows_are_fetched_in_chunks_without_mixing_responsible_institutions(
-    client: TestClient, admin: dict[str, str], seeded: None, monkeypatch: pytest.MonkeyPatch
+    client: TestClient,
+    admin: dict[str, str],
+    seeded: None,
+    monkeypatch: pytest.MonkeyPatch,
+    sort: str,
 ) -> None:
-    monkeypatch.setattr(export, "CHUNK", 2)
-    rows = _csv(client, admin)
-    assert rows[1:] == [_expected_row(item, "en") for item in _json_items(client, admin)]
+    # Fetches of 2 result rows: a recommendation's institutions straddle the fetches.
+    monkeypatch.setattr(export, "CHUNK_ROWS", 2)
+    rows = _csv(client, admin, sort=sort)
+    items = _json_items(client, admin, sort=sort)
+    assert any(item["due_on"] is None for item in items), "undated rows come last"
+    assert rows[1:] == [_expected_row(item, "en") for item in items]
+
+
+def test_csv_by_responsible_institution_lists_all_of_each_ones_institutions(
+    client: TestClient, admin: dict[str, str], seeded: None
+) -> None:
+    items = _json_items(client, admin)
+    shared = next(item for item in items if len(item["responsible"]) > 1)
+    second = shared["responsible"][1]["institution"]["id"]
+    rows = _csv(client, admin, institution=second)
+    expected = _json_items(client, admin, institution=second)
+    assert shared["id"] in {item["id"] for item in expected}
+    # The filter picks recommendations; each row still names every responsible institution.
+    assert rows[1:] == [_expected_row(item, "en") for item in expected]
 
 
 def test_xlsx_has_albanian_headers_labels_and_typed_cells(

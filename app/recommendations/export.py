@@ -1,12 +1,11 @@
-"""The recommendations list as a CSV or XLSX download, streamed from a server-side cursor.
+"""The recommendations list as a CSV or XLSX download, streamed from server-side cursors.
 
-Rows are read in chunks of `CHUNK` with their own session (the request's session may be closed
-while the response streams); each chunk gets its responsible institutions and activity codes in
-one query each, exactly as a JSON page does, so memory stays flat in the row count and the
-figures match the JSON list.
+Rows are read with their own session (the request's session may be closed while the response
+streams), in chunks, so memory stays flat in the row count. A download's rows come straight
+from one join per index range; the CLI's JSON export builds the same items as a JSON page.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any, BinaryIO
 
@@ -25,10 +24,12 @@ from app.exports import (
 from app.models import RecommendationStatus
 from app.recommendations import service as recommendations
 from app.recommendations.schemas import RecommendationSort
+from app.regions import service as regions
 from app.responses import dumps
 from app.vocabulary import label
 
 CHUNK = 500
+CHUNK_ROWS = 2000  # streamed result rows fetched at a time
 
 HEADERS: dict[Lang, list[str]] = {
     Lang.en: [
@@ -74,32 +75,6 @@ WIDTHS = [8, 10, 8, 12, 30, 12, 40, 18, 12, 10, 60, 40, 10, 10, 80, 20]
 YES_NO_SQ = {True: "Po", False: "Jo"}
 
 
-def to_row(item: dict[str, Any], lang: Lang) -> list[Any]:
-    """Return one export row for a list item."""
-    meeting = item["meeting"]
-    names = [r["institution"]["name"] for r in item["responsible"]]
-    lead = next((r["institution"]["name"] for r in item["responsible"] if r["lead"]), None)
-    created = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00")).astimezone(UTC)
-    return [
-        item["id"],
-        item["key"],
-        meeting["region"]["code"],
-        meeting["region"]["name"],
-        meeting["body"]["name"],
-        meeting["held_on"],
-        meeting["title"],
-        label(RecommendationStatus, item["status"], lang),
-        item["due_on"],
-        YES_NO_SQ[item["overdue"]] if lang == Lang.sq else item["overdue"],
-        "; ".join(names),
-        lead,
-        item["problem_id"],
-        item["activity"]["code"] if item["activity"] else None,
-        item["text"],
-        created,
-    ]
-
-
 def items(
     filters: recommendations.Filters, sort: RecommendationSort, today: date
 ) -> Iterator[dict[str, Any]]:
@@ -114,28 +89,121 @@ def items(
 def rows(
     filters: recommendations.Filters, sort: RecommendationSort, lang: Lang, today: date
 ) -> Iterator[list[Any]]:
-    """Yield the export rows of every recommendation matching `filters`, in `sort` order."""
-    for item in items(filters, sort, today):
-        yield to_row(item, lang)
+    """Yield the export rows of every recommendation matching `filters`, in `sort` order.
+
+    Straight from streamed result rows, one per responsible institution, with no list items
+    in between: a download walks every row, so each row's cost is multiplied a million times.
+    """
+    status_label = {
+        status.value: label(RecommendationStatus, status, lang) for status in RecommendationStatus
+    }
+    yes_no = YES_NO_SQ if lang == Lang.sq else {True: True, False: False}
+    current: list[Any] | None = None
+    names: list[str] = []
+    for row in _joined_rows(filters, sort, today):
+        if current is None or current[0] != row.id:
+            if current is not None:
+                yield _finish(current, names)
+            region = regions.region_ref(row.region_id)
+            current = [
+                row.id,
+                row.key,
+                region.code if region else None,
+                region.name if region else None,
+                row.body_name,
+                row.held_on,
+                row.meeting_title,
+                status_label[row.status],
+                row.due_on,
+                yes_no[recommendations.is_overdue(row.status, row.due_on, today)],
+                None,  # responsible: filled in by _finish
+                None,  # lead institution: the first lead
+                row.problem_id,
+                row.activity_code,
+                row.text,
+                _utc(row.created_at),
+            ]
+            names = []
+        if row.institution_name is not None:
+            names.append(row.institution_name)
+            if row.responsible_lead and current[11] is None:
+                current[11] = row.institution_name
+    if current is not None:
+        yield _finish(current, names)
+
+
+def _finish(row: list[Any], names: list[str]) -> list[Any]:
+    row[10] = "; ".join(names)
+    return row
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands timestamps back naive; they are stored in UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_RESPONSIBLE = recommendations.RESPONSIBLE.alias("export_responsible")
+_INSTITUTION = recommendations.INSTITUTION.alias("export_institution")
+
+
+def _joined_rows(
+    filters: recommendations.Filters, sort: RecommendationSort, today: date
+) -> Iterator[Any]:
+    """Stream the filtered recommendations joined to their responsible institutions, in `sort`
+    order: one server-side cursor per index range (Keyset.segments), so neither engine sorts."""
+    rec, activity = recommendations.REC, recommendations.ACTIVITY
+    stmt = (
+        recommendations.items_query(filters, today)
+        .add_columns(
+            _RESPONSIBLE.c.lead.label("responsible_lead"),
+            _INSTITUTION.c.name.label("institution_name"),
+            activity.c.code.label("activity_code"),
+        )
+        # Aliases: the institution filter's EXISTS must not correlate to these joins.
+        .outerjoin(_RESPONSIBLE, _RESPONSIBLE.c.recommendation_id == rec.c.id)
+        .outerjoin(_INSTITUTION, _INSTITUTION.c.id == _RESPONSIBLE.c.institution_id)
+        .outerjoin(activity, activity.c.id == rec.c.activity_id)
+    )
+    with Session(get_engine()) as session:
+        for segment in recommendations.KEYSETS[sort].segments(stmt, None):
+            ordered = segment.order_by(
+                _RESPONSIBLE.c.lead.desc(), _RESPONSIBLE.c.position, _INSTITUTION.c.id
+            )
+            yield from session.execute(ordered.execution_options(yield_per=CHUNK_ROWS))
 
 
 def write(
-    items: Iterable[dict[str, Any]], format: ExportFormat, lang: Lang, stream: BinaryIO
+    format: ExportFormat,
+    filters: recommendations.Filters,
+    sort: RecommendationSort,
+    lang: Lang,
+    today: date,
+    stream: BinaryIO,
+    *,
+    progress: Callable[[], None] = lambda: None,
 ) -> None:
-    """Write list items to a binary stream as a JSON array, CSV or XLSX (for the CLI)."""
+    """Write every matching recommendation to a binary stream as JSON, CSV or XLSX (the CLI);
+    `progress` is called once per recommendation."""
     if format == ExportFormat.json:
         stream.write(b"[")
-        for index, item in enumerate(items):
+        for index, item in enumerate(items(filters, sort, today)):
             stream.write((b",\n" if index else b"\n") + dumps(item))
+            progress()
         stream.write(b"\n]\n")
         return
-    rows = (to_row(item, lang) for item in items)
+    table = _counted(rows(filters, sort, lang, today), progress)
     if format == ExportFormat.csv:
-        for chunk in csv_chunks(HEADERS[lang], rows):
+        for chunk in csv_chunks(HEADERS[lang], table):
             stream.write(chunk)
         return
-    for chunk in xlsx_chunks([Sheet(_sheet_title(lang), HEADERS[lang], rows, WIDTHS)]):
+    for chunk in xlsx_chunks([Sheet(_sheet_title(lang), HEADERS[lang], table, WIDTHS)]):
         stream.write(chunk)
+
+
+def _counted(rows: Iterable[list[Any]], progress: Callable[[], None]) -> Iterator[list[Any]]:
+    for row in rows:
+        progress()
+        yield row
 
 
 def _sheet_title(lang: Lang) -> str:

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from app import clock
 from app.auth import CurrentActor
-from app.db import SessionDep, WriteSessionDep
+from app.db import SessionDep, WriteSessionDep, autocommit_session
 from app.exports import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, ExportFormat, Lang
 from app.models import RecommendationStatus
 from app.openapi import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, IdPath, IfMatchHeader, id_query
@@ -65,7 +65,6 @@ _WORKFLOW = "\n".join(
 @router.get("", response_model=Page[RecommendationRead], responses=_LIST_RESPONSES)
 def list_recommendations(
     request: Request,
-    session: SessionDep,
     _actor: CurrentActor,
     status: Annotated[
         list[RecommendationStatus] | None,
@@ -126,29 +125,24 @@ def list_recommendations(
         meeting=meeting,
         q=q,
     )
-    if format == ExportFormat.json:
-        revision = data_revision(session)
-        etag = revision_etag(request.scope, revision, today)
-        if (cached := not_modified(request, etag)) is not None:
-            return cached
-    filters = search.plan(session, filters)
-    if format != ExportFormat.json:
-        return export.response(format, filters, sort, lang, today)  # type: ignore[no-any-return]
-    rows, next_cursor, _ = paginate(
-        session,
-        recommendations.items_query(filters, today),
-        recommendations.KEYSETS[sort],
-        limit=limit,
-        cursor=cursor,
-        row_keys=lambda row: recommendations.sort_values(sort, row),
-        count=False,
-    )
-    total = totals.get(
-        (str(session.get_bind().url), revision, today, filters),
-        lambda: recommendations.count(session, filters, today),
-    )
-    items = recommendations.build_items(session, rows, today)
-    return page_response(request, items, next_cursor, total, etag=etag)
+    # The dashboards' hot path: its session is opened here rather than as a dependency, so
+    # the request costs one worker-thread hop instead of three. A page is one statement.
+    with autocommit_session() as session:
+        if format == ExportFormat.json and request.headers.get("if-none-match"):
+            # Usually answered before routing (app.conditional); here when it could not be.
+            etag = revision_etag(request.scope, data_revision(session), today)
+            if (cached := not_modified(request, etag)) is not None:
+                return cached
+        filters = search.plan(session, filters)
+        if format != ExportFormat.json:
+            return export.response(format, filters, sort, lang, today)  # type: ignore[no-any-return]
+        page = recommendations.page(session, filters, sort, limit=limit, cursor=cursor, today=today)
+        total = totals.get(
+            (str(session.get_bind().url), page.revision, today, filters),
+            lambda: recommendations.count(session, filters, today),
+        )
+    etag = revision_etag(request.scope, page.revision, today)
+    return page_response(request, page.items, page.next_cursor, total, etag=etag)
 
 
 @router.get("/{recommendation_id}", response_model=RecommendationRead, responses=READ_ERRORS)

@@ -12,7 +12,7 @@ one is matched while walking the list's ordered index, where a page fills after 
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, column, func, select, table
+from sqlalchemy import ColumnElement, bindparam, column, func, select, table
 from sqlmodel import Session
 
 from app.text import fold, like_pattern
@@ -31,7 +31,7 @@ def _indexable(term: str) -> bool:
 
 def fts_matches(q: str) -> Any:
     """Return the select of the ids of recommendations whose folded text contains `q`."""
-    return select(FTS.c.rowid).where(FTS.c.text_folded.like(f"%{fold(q)}%"))
+    return select(FTS.c.rowid).where(FTS.c.text_folded.like(bindparam("q_fts", f"%{fold(q)}%")))
 
 
 def plan(session: Session, filters: Any) -> Any:
@@ -48,4 +48,4 @@ def condition(filters: Any, text_folded: Any) -> ColumnElement[bool]:
     """Return the WHERE condition for `filters.q` on the recommendation table."""
     if filters.q_by_index:
         return text_folded.table.c.id.in_(fts_matches(filters.q))
-    return text_folded.like(like_pattern(filters.q), escape="\\")
+    return text_folded.like(bindparam("q", like_pattern(filters.q)), escape="\\")

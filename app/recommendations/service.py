@@ -6,12 +6,26 @@ institutions of every id on the page, one for the linked activities' codes, and 
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlmodel import Session, SQLModel
 
 from app import audit, clock
@@ -22,7 +36,7 @@ from app.models import (
     Recommendation,
     utcnow,
 )
-from app.pagination import Keyset, SortKey, parse_date, parse_datetime
+from app.pagination import Keyset, LruCache, SortKey, parse_date, parse_datetime
 from app.recommendations import search, workflow
 from app.recommendations.schemas import RecommendationSort, RecommendationUpdate
 from app.regions import service as regions
@@ -107,35 +121,42 @@ class Filters:
 
 
 def conditions(filters: Filters, today: date) -> list[ColumnElement[bool]]:
-    """Return the WHERE conditions on the recommendation table for `filters`."""
+    """Return the WHERE conditions on the recommendation table for `filters`.
+
+    Every value a request supplies is a named parameter, so that statements built on these
+    conditions can be cached by their shape and run with each request's values (page()).
+    """
     where: list[ColumnElement[bool]] = []
     if filters.status:
-        where.append(REC.c.status.in_(sorted(set(filters.status))))
+        statuses = sorted(set(filters.status))
+        where.append(REC.c.status.in_(bindparam("status", statuses, expanding=True)))
     if filters.region:
-        where.append(REC.c.region_id == regions.region_id(filters.region))
+        region_id = regions.region_id(filters.region)
+        where.append(REC.c.region_id == bindparam("region_id", region_id, type_=Integer))
     if filters.body is not None:
-        where.append(REC.c.body_id == filters.body)
+        where.append(REC.c.body_id == bindparam("body_id", filters.body, type_=Integer))
     if filters.meeting is not None:
-        where.append(REC.c.meeting_id == filters.meeting)
+        where.append(REC.c.meeting_id == bindparam("meeting_id", filters.meeting, type_=Integer))
     if filters.institution is not None:
         where.append(
             exists().where(
                 RESPONSIBLE.c.recommendation_id == REC.c.id,
-                RESPONSIBLE.c.institution_id == filters.institution,
+                RESPONSIBLE.c.institution_id
+                == bindparam("institution_id", filters.institution, type_=Integer),
             )
         )
-    overdue = and_(REC.c.due_on < today, REC.c.status.in_(ACTIVE))
+    today_value = bindparam("today", today, type_=Date)
     if filters.overdue is True:
-        where.append(overdue)
+        where.append(and_(REC.c.due_on < today_value, REC.c.status.in_(ACTIVE)))
     elif filters.overdue is False:
         # The exact complement, spelled out so that NULL due dates count as not overdue.
         where.append(
-            or_(REC.c.due_on.is_(None), REC.c.due_on >= today, REC.c.status.not_in(ACTIVE))
+            or_(REC.c.due_on.is_(None), REC.c.due_on >= today_value, REC.c.status.not_in(ACTIVE))
         )
     if filters.due_before is not None:
-        where.append(REC.c.due_on <= filters.due_before)
+        where.append(REC.c.due_on <= bindparam("due_before", filters.due_before, type_=Date))
     if filters.due_after is not None:
-        where.append(REC.c.due_on >= filters.due_after)
+        where.append(REC.c.due_on >= bindparam("due_after", filters.due_after, type_=Date))
     if filters.q:
         where.append(search.condition(filters, REC.c.text_folded))
     return where
@@ -231,32 +252,218 @@ def build_items(session: Session, rows: Sequence[Row[Any]], today: date) -> list
     """Turn list rows into wire items, with two more queries for the whole page."""
     responsible = _responsible(session, [row.id for row in rows])
     activities = _activities(session, (row.activity_id for row in rows))
-    items = []
-    for row in rows:
-        region = regions.region_ref(row.region_id)
-        items.append(
-            {
-                "id": row.id,
-                "key": row.key,
-                "text": row.text,
-                "status": row.status,
-                "due_on": row.due_on,
-                "overdue": is_overdue(row.status, row.due_on, today),
-                "version": row.version,
-                "meeting": {
-                    "id": row.meeting_id,
-                    "held_on": row.held_on,
-                    "title": row.meeting_title,
-                    "body": {"id": row.body_id, "kind": row.body_kind, "name": row.body_name},
-                    "region": {"code": region.code, "name": region.name} if region else None,
-                },
-                "problem_id": row.problem_id,
-                "responsible": responsible.get(row.id, []),
-                "activity": activities.get(row.activity_id) if row.activity_id else None,
-                "created_at": rfc3339(row.created_at),
-                "updated_at": rfc3339(row.updated_at),
-            }
+    return [
+        _item(
+            row,
+            today,
+            responsible.get(row.id, []),
+            activities.get(row.activity_id) if row.activity_id else None,
         )
+        for row in rows
+    ]
+
+
+def _item(
+    row: Any, today: date, responsible: list[dict[str, Any]], activity: dict[str, Any] | None
+) -> dict[str, Any]:
+    region = regions.region_ref(row.region_id)
+    return {
+        "id": row.id,
+        "key": row.key,
+        "text": row.text,
+        "status": row.status,
+        "due_on": row.due_on,
+        "overdue": is_overdue(row.status, row.due_on, today),
+        "version": row.version,
+        "meeting": {
+            "id": row.meeting_id,
+            "held_on": row.held_on,
+            "title": row.meeting_title,
+            "body": {"id": row.body_id, "kind": row.body_kind, "name": row.body_name},
+            "region": {"code": region.code, "name": region.name} if region else None,
+        },
+        "problem_id": row.problem_id,
+        "responsible": responsible,
+        "activity": activity,
+        "created_at": rfc3339(row.created_at),
+        "updated_at": rfc3339(row.updated_at),
+    }
+
+
+# --- one page in one statement -----------------------------------------------------------------
+
+REVISION = TABLES["data_revision"]
+PAGE_COLUMNS = [
+    REC.c[name]
+    for name in (
+        "id",
+        "key",
+        "text",
+        "status",
+        "due_on",
+        "version",
+        "problem_id",
+        "activity_id",
+        "region_id",
+        "created_at",
+        "updated_at",
+        "meeting_id",
+        "body_id",
+    )
+]
+
+
+@dataclass
+class ListPage:
+    """One page of the list: its items, the next page's cursor, and the data revision."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    revision: int
+
+
+def page(
+    session: Session,
+    filters: Filters,
+    sort: RecommendationSort,
+    *,
+    limit: int,
+    cursor: str | None,
+    today: date,
+) -> ListPage:
+    """Return one page of the list from one statement (one round trip), read with the data
+    revision in the same snapshot, so the revision is exactly the data the page shows."""
+    keyset = KEYSETS[sort]
+    values = keyset.decode(cursor) if cursor else None
+    stmt, parameters = page_statement(filters, today, keyset, values, limit)
+    rows = session.execute(stmt, parameters).all()
+    found, next_cursor = keyset.trim(
+        _assemble(rows, today), limit, lambda found: sort_values(sort, found[0])
+    )
+    return ListPage([item for _, item in found], next_cursor, int(rows[0].revision))
+
+
+def page_statement(
+    filters: Filters, today: date, keyset: Keyset, values: list[Any] | None, limit: int
+) -> tuple[Select[Any], dict[str, Any]]:
+    """Return the page statement for these filters and cursor, and the parameters to run it.
+
+    Building it costs more than running it (SQLAlchemy makes a proxy of every column of each
+    subquery), so statements are kept by shape: the SQL the conditions make, which filters
+    are set but not their values, and the kind of cursor. Each request binds its own values.
+    """
+    where = conditions(filters, today)
+    shape, parameters = statement_shape(where)
+    # A due-date filter passes no undated row: leave out the range that would look for one.
+    nulls = filters.overdue is not True and filters.due_before is None and filters.due_after is None
+    cursor_kind = None if values is None else values[0] is None
+    key = (shape, keyset.name, cursor_kind, nulls)
+    stmt = _page_statements.get(key, lambda: _page_statement(where, keyset, values, nulls))
+    if values is not None:
+        parameters.update(keyset.parameters(values))
+    parameters["page_limit"] = limit + 1
+    return stmt, parameters
+
+
+def statement_shape(where: list[ColumnElement[bool]]) -> tuple[Hashable, dict[str, Any]]:
+    """Return the shape of some conditions (their SQL, without the values of named parameters)
+    and the values of those parameters. Unnamed parameters are constants of the code, such as
+    the active statuses, and stay in the shape: a value left unnamed by mistake costs a cache
+    entry, never a wrong result."""
+    if not where:
+        return (), {}
+    cache_key = and_(*where)._generate_cache_key()
+    assert cache_key is not None
+    named = {p.key: p.value for p in cache_key.bindparams if not p.unique}
+    constants = tuple(_hashable(p.value) for p in cache_key.bindparams if p.unique)
+    return (cache_key.key, constants), named
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _page_statement(
+    where: list[ColumnElement[bool]], keyset: Keyset, values: list[Any] | None, nulls: bool
+) -> Select[Any]:
+    """Select the data revision, then the page's rows after the cursor, each with its meeting,
+    body, activity and one responsible institution per result row.
+
+    The page's rows come from index ranges (Keyset.segments), so a page deep in a million
+    rows costs what the first costs; everything else is joined to those few rows only.
+    """
+    page_limit = bindparam("page_limit", type_=Integer)
+    base = select(*PAGE_COLUMNS).where(*where)
+    ranges = [
+        segment.limit(page_limit).subquery().select()
+        for segment in keyset.segments(base, values, nulls=nulls)
+    ]
+    candidates = (ranges[0] if len(ranges) == 1 else union_all(*ranges)).subquery("candidates")
+    page_rows = (
+        select(candidates).order_by(*keyset.order_by(candidates)).limit(page_limit).subquery("page")
+    )
+    return (
+        select(
+            REVISION.c.value.label("revision"),
+            *page_rows.c,
+            MEETING.c.held_on,
+            MEETING.c.title.label("meeting_title"),
+            BODY.c.kind.label("body_kind"),
+            BODY.c.name.label("body_name"),
+            RESPONSIBLE.c.lead.label("responsible_lead"),
+            INSTITUTION.c.id.label("institution_id"),
+            INSTITUTION.c.name.label("institution_name"),
+            INSTITUTION.c.abbreviation.label("institution_abbreviation"),
+            ACTIVITY.c.action_plan_id.label("activity_plan_id"),
+            ACTIVITY.c.code.label("activity_code"),
+        )
+        # The revision leads, so an empty page still returns its one row.
+        .select_from(
+            REVISION.outerjoin(page_rows, true())
+            .outerjoin(MEETING, MEETING.c.id == page_rows.c.meeting_id)
+            .outerjoin(BODY, BODY.c.id == page_rows.c.body_id)
+            .outerjoin(RESPONSIBLE, RESPONSIBLE.c.recommendation_id == page_rows.c.id)
+            .outerjoin(INSTITUTION, INSTITUTION.c.id == RESPONSIBLE.c.institution_id)
+            .outerjoin(ACTIVITY, ACTIVITY.c.id == page_rows.c.activity_id)
+        )
+        .where(REVISION.c.id == 1)
+        .order_by(
+            *keyset.order_by(page_rows),
+            RESPONSIBLE.c.lead.desc(),
+            RESPONSIBLE.c.position,
+            INSTITUTION.c.id,
+        )
+    )
+
+
+_page_statements: LruCache[Select[Any]] = LruCache(512)
+
+
+def _assemble(rows: Sequence[Row[Any]], today: date) -> list[tuple[Row[Any], dict[str, Any]]]:
+    """Group the page statement's rows (one per responsible institution) into wire items, each
+    with its first row (for the cursor)."""
+    items: list[tuple[Row[Any], dict[str, Any]]] = []
+    for row in rows:
+        if row.id is None:
+            continue  # the revision's row of an empty page
+        if not items or items[-1][1]["id"] != row.id:
+            activity = (
+                {"id": row.activity_id, "plan_id": row.activity_plan_id, "code": row.activity_code}
+                if row.activity_id is not None
+                else None
+            )
+            items.append((row, _item(row, today, [], activity)))
+        if row.institution_id is not None:
+            items[-1][1]["responsible"].append(
+                {
+                    "institution": {
+                        "id": row.institution_id,
+                        "name": row.institution_name,
+                        "abbreviation": row.institution_abbreviation,
+                    },
+                    "lead": bool(row.responsible_lead),
+                }
+            )
     return items
 
 
