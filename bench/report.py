@@ -168,6 +168,7 @@ def get_table(run: Run, dataset: str) -> list[str]:
         "| server CPU c16 |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
+    footnote = False
     for config in GETS:
         cells = [DESCRIBE[config]]
         for conns in (1, 16):
@@ -196,8 +197,26 @@ def get_table(run: Run, dataset: str) -> list[str]:
         )
         for figure in ("wrk_cpu_pct", "server_cpu_pct"):
             cells.append(fmt(run.median(dataset, config, 16, figure)["median"]) + "%")
+        idle = _idle_rounds(run, dataset, config)
+        if idle:
+            cells[0] += f" †{idle}"
+            footnote = True
         lines.append("| " + " | ".join(cells) + " |")
+    if footnote:
+        lines += [
+            "",
+            "†n: in n rounds a run completed no request at c16 within its seconds (0 req/s, no "
+            "latency): the req/s medians count those zeros, the latency medians leave them out.",
+        ]
     return [*lines, ""]
+
+
+def _idle_rounds(run: Run, dataset: str, config: str) -> int:
+    return sum(
+        1
+        for key, r in run.records.items()
+        if key[:3] == (dataset, config, 16) and "error" not in r and r.get("requests") == 0
+    )
 
 
 def post_table(run: Run, datasets: list[str]) -> list[str]:
@@ -234,11 +253,15 @@ def export_table(run: Run, datasets: list[str]) -> list[str]:
         rows = run.median(d, "S-csv", 1, "rows")
         if rows["n"] == 0:
             continue
-        same = {
-            (run.get(d, "S-csv", 1, n) or {}).get("bytes")
-            == (run.get(d, "F-csv", 1, n) or {}).get("bytes")
+        # Only rounds that measured both (a run read while it is going has a half round).
+        pairs = [
+            (
+                (run.get(d, "S-csv", 1, n) or {}).get("bytes"),
+                (run.get(d, "F-csv", 1, n) or {}).get("bytes"),
+            )
             for n in rounds_of(run.records)
-        }
+        ]
+        same = {a == b for a, b in pairs if a is not None and b is not None}
         lines.append(
             "| "
             + " | ".join(
