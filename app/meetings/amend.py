@@ -200,11 +200,18 @@ def _amend_recommendations(
         recommendation = stored.get(item.key)
         problem_id = problem_ids.get(item.problem) if item.problem else None
         if recommendation is None:
-            recommendation = ingest.new_recommendation(meeting, item, problem_id, link.activity_id)
-            session.add(recommendation)
-            session.flush()
-            ingest.add_responsible(session, recommendation.id or 0, link.responsible)
-            session.add(ingest.opening_entry(recommendation, actor=actor))
+            row = ingest.new_recommendation_row(meeting, item, problem_id, link.activity_id, at=now)
+            [new_id] = ingest.insert_returning_ids(session, Recommendation, [row])
+            ingest.insert_rows(
+                session,
+                RecommendationResponsible,
+                ingest.responsible_rows(new_id, link.responsible),
+            )
+            ingest.insert_rows(
+                session,
+                RecommendationStatusChange,
+                [ingest.opening_row(new_id, actor=actor, at=now)],
+            )
             changed = True
             continue
         if _update_recommendation(
@@ -280,7 +287,11 @@ def _update_recommendation(
             )
         )
         session.flush()
-        ingest.add_responsible(session, recommendation.id or 0, link.responsible)
+        ingest.insert_rows(
+            session,
+            RecommendationResponsible,
+            ingest.responsible_rows(recommendation.id or 0, link.responsible),
+        )
     recommendation.version += 1
     recommendation.updated_at = now
     session.add(recommendation)

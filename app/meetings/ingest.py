@@ -6,10 +6,12 @@ same meeting back, nothing written) from different minutes (409, amend them with
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlmodel import Session, select
+from sqlalchemy import insert
+from sqlmodel import Session, SQLModel, select
 
 from app import audit
 from app.auth import Actor, require_region_write
@@ -26,6 +28,7 @@ from app.models import (
     RecommendationResponsible,
     RecommendationStatus,
     RecommendationStatusChange,
+    utcnow,
 )
 from app.text import fold
 
@@ -130,17 +133,37 @@ def apply_fields(meeting: Meeting, document: MinutesDocument, resolved: Resolved
     meeting.agenda = list(document.agenda)
 
 
+def insert_rows(session: Session, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    """Insert rows of a table in one statement: no ORM objects (minutes have many rows)."""
+    if rows:
+        session.flush()  # rows they refer to first
+        session.execute(insert(model.__table__), rows)  # type: ignore[attr-defined]
+
+
+def insert_returning_ids(
+    session: Session, model: type[SQLModel], rows: list[dict[str, Any]]
+) -> list[int]:
+    """Insert rows of a table in one statement and return their ids, in the rows' order."""
+    if not rows:
+        return []
+    session.flush()
+    table = model.__table__  # type: ignore[attr-defined]
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return [row.id for row in session.execute(stmt, rows)]
+
+
 def add_attendance(session: Session, meeting: Meeting, resolved: Resolved) -> None:
     """Add the meeting's attendance rows in document order."""
-    for position, (institution, people) in enumerate(resolved.attendees):
-        session.add(
-            Attendance(
-                meeting_id=meeting.id or 0,
-                institution_id=institution.id or 0,
-                representatives=people,
-                position=position,
-            )
-        )
+    rows = [
+        {
+            "meeting_id": meeting.id,
+            "institution_id": institution.id,
+            "representatives": people,
+            "position": position,
+        }
+        for position, (institution, people) in enumerate(resolved.attendees)
+    ]
+    insert_rows(session, Attendance, rows)
 
 
 def problem_text(title: str, description: str | None) -> str:
@@ -148,47 +171,57 @@ def problem_text(title: str, description: str | None) -> str:
     return fold(f"{title} {description or ''}")
 
 
-def add_responsible(
-    session: Session, recommendation_id: int, responsible: list[tuple[Institution, bool]]
-) -> None:
-    """Add a recommendation's responsible institutions, lead first."""
-    for position, (institution, lead) in enumerate(responsible):
-        session.add(
-            RecommendationResponsible(
-                recommendation_id=recommendation_id,
-                institution_id=institution.id or 0,
-                lead=lead,
-                position=position,
-            )
-        )
+def responsible_rows(
+    recommendation_id: int, responsible: list[tuple[Institution, bool]]
+) -> list[dict[str, Any]]:
+    """Return the rows of a recommendation's responsible institutions, in document order."""
+    return [
+        {
+            "recommendation_id": recommendation_id,
+            "institution_id": institution.id,
+            "lead": lead,
+            "position": position,
+        }
+        for position, (institution, lead) in enumerate(responsible)
+    ]
 
 
-def new_recommendation(
-    meeting: Meeting, item: RecommendationIn, problem_id: int | None, activity_id: int | None
-) -> Recommendation:
-    """Make (without adding) an open recommendation of a meeting."""
-    return Recommendation(
-        meeting_id=meeting.id or 0,
-        body_id=meeting.body_id,
-        region_id=meeting.region_id,
-        key=item.key,
-        problem_id=problem_id,
-        text=item.text,
-        text_folded=fold(item.text),
-        due_on=item.due_on,
-        activity_id=activity_id,
-    )
+def new_recommendation_row(
+    meeting: Meeting,
+    item: RecommendationIn,
+    problem_id: int | None,
+    activity_id: int | None,
+    *,
+    at: datetime,
+) -> dict[str, Any]:
+    """Return the row of an open recommendation of a meeting."""
+    return {
+        "meeting_id": meeting.id,
+        "body_id": meeting.body_id,
+        "region_id": meeting.region_id,
+        "key": item.key,
+        "problem_id": problem_id,
+        "text": item.text,
+        "text_folded": fold(item.text),
+        "status": RecommendationStatus.open,
+        "due_on": item.due_on,
+        "activity_id": activity_id,
+        "version": 1,
+        "created_at": at,
+        "updated_at": at,
+    }
 
 
-def opening_entry(recommendation: Recommendation, *, actor: Actor) -> RecommendationStatusChange:
-    """Make the history entry that opens a recommendation."""
-    return RecommendationStatusChange(
-        recommendation_id=recommendation.id or 0,
-        from_status=None,
-        to_status=RecommendationStatus.open,
-        note=None,
-        actor=actor.name,
-    )
+def opening_row(recommendation_id: int, *, actor: Actor, at: datetime) -> dict[str, Any]:
+    """Return the history row that opens a recommendation."""
+    return {
+        "recommendation_id": recommendation_id,
+        "from_status": None,
+        "to_status": RecommendationStatus.open,
+        "note": None,
+        "actor": actor.name,
+        "at": at,
+    }
 
 
 def audit_summary(
@@ -234,30 +267,50 @@ def _create(
     # (body_id, external_ref) constraint, and the edge answers as if it had come second.
     session.flush()
     add_attendance(session, meeting, resolved)
-    problem_rows = [
-        Problem(
-            meeting_id=meeting.id or 0,
-            key=item.key,
-            raised_by_id=raised_by.id if raised_by else None,
-            theme=item.theme,
-            title=item.title,
-            description=item.description,
-            text_folded=problem_text(item.title, item.description),
+    now = utcnow()
+    problem_ids = dict(
+        zip(
+            [item.key for item in document.problems],
+            insert_returning_ids(
+                session,
+                Problem,
+                [
+                    {
+                        "meeting_id": meeting.id,
+                        "key": item.key,
+                        "raised_by_id": raised_by.id if raised_by else None,
+                        "theme": item.theme,
+                        "title": item.title,
+                        "description": item.description,
+                        "text_folded": problem_text(item.title, item.description),
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for item, raised_by in zip(document.problems, resolved.raised_by, strict=True)
+                ],
+            ),
+            strict=True,
         )
-        for item, raised_by in zip(document.problems, resolved.raised_by, strict=True)
-    ]
-    session.add_all(problem_rows)
-    session.flush()
-    problem_ids = {row.key: row.id for row in problem_rows}
-    rows = [
-        new_recommendation(meeting, item, problem_ids.get(item.problem or ""), links.activity_id)
-        for item, links in zip(document.recommendations, resolved.recommendations, strict=True)
-    ]
-    session.add_all(rows)
-    session.flush()
-    for row, links in zip(rows, resolved.recommendations, strict=True):
-        add_responsible(session, row.id or 0, links.responsible)
-        session.add(opening_entry(row, actor=actor))
+    )
+    recommendation_ids = insert_returning_ids(
+        session,
+        Recommendation,
+        [
+            new_recommendation_row(
+                meeting, item, problem_ids.get(item.problem or ""), links.activity_id, at=now
+            )
+            for item, links in zip(document.recommendations, resolved.recommendations, strict=True)
+        ],
+    )
+    responsible: list[dict[str, Any]] = []
+    for recommendation_id, links in zip(recommendation_ids, resolved.recommendations, strict=True):
+        responsible += responsible_rows(recommendation_id, links.responsible)
+    insert_rows(session, RecommendationResponsible, responsible)
+    insert_rows(
+        session,
+        RecommendationStatusChange,
+        [opening_row(i, actor=actor, at=now) for i in recommendation_ids],
+    )
     audit.record(
         session,
         actor=actor,
@@ -267,8 +320,8 @@ def _create(
         after=audit_summary(
             meeting,
             [i.id or 0 for i, _ in resolved.attendees],
-            [p.key for p in problem_rows],
-            [r.key for r in rows],
+            [item.key for item in document.problems],
+            [item.key for item in document.recommendations],
         ),
     )
     session.flush()

@@ -128,16 +128,19 @@ def create_meeting(
     stored meeting; different minutes under the same `external_ref` are a 409 — amend them
     with `PUT /meetings/{id}`. Every problem of the document is reported at once (422).
     """
+    # The answer is read inside the transaction: on SQLite a read after the commit would take
+    # the write lock again (write sessions begin IMMEDIATE), and hold up the next writer.
     try:
         outcome = ingest.submit(session, document, actor=actor)
+        minutes = meetings.to_read(session, outcome.meeting)
         session.commit()
     except IntegrityError:
         # A concurrent post of the same minutes won the (body, external_ref) race: answer as
         # the second post would have, from what it stored.
         session.rollback()
         outcome = ingest.submit(session, document, actor=actor)
+        minutes = meetings.to_read(session, outcome.meeting)
         session.commit()
-    minutes = meetings.to_read(session, outcome.meeting)
     headers = {"Location": f"{request.url.path}/{minutes.id}"} if outcome.created else None
     return json_response(
         request,
@@ -175,8 +178,8 @@ def amend_meeting(
     meeting = meetings.get(session, meeting_id, for_update=True)
     check_if_match(request, meetings.document_version(session, meeting))
     amending.amend(session, meeting, document, actor=actor)
+    minutes = meetings.to_read(session, meeting)  # before the commit, as create_meeting does
     session.commit()
-    minutes = meetings.to_read(session, meeting)
     return json_response(request, minutes, etag=version_etag(minutes.version))
 
 

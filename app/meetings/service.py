@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from app import audit
 from app.auth import Actor, require_region_write
@@ -29,17 +29,13 @@ from app.meetings.schemas import (
     ResponsibleRead,
 )
 from app.models import (
-    Activity,
-    Attendance,
     Body,
     BodyKind,
-    Institution,
     Meeting,
     MeetingKind,
     Problem,
     ProblemTheme,
     Recommendation,
-    RecommendationResponsible,
     RecommendationStatus,
     Role,
     utcnow,
@@ -47,6 +43,14 @@ from app.models import (
 from app.recommendations import workflow
 from app.regions import service as regions
 from app.text import like_pattern
+
+TABLES = SQLModel.metadata.tables
+ATTENDANCE = TABLES["attendance"]
+PROBLEM = TABLES["problem"]
+REC = TABLES["recommendation"]
+RESPONSIBLE = TABLES["recommendation_responsible"]
+INSTITUTION = TABLES["institution"]
+ACTIVITY = TABLES["activity"]
 
 WITHDRAWN_NOTE = "meeting withdrawn"
 DEMO_MINUTES = Path(__file__).resolve().parent.parent / "demo" / "minutes"
@@ -66,23 +70,18 @@ def document_version(session: Session, meeting: Meeting) -> int:
     Every change to any of them bumps one of the summed versions and none ever decreases, so
     the sum grows with every change: it is a valid version (and ETag) of the document.
     """
-    problems = session.exec(
-        select(func.coalesce(func.sum(Problem.version), 0)).where(Problem.meeting_id == meeting.id)
-    ).one()
-    recommendations = session.exec(
-        select(func.coalesce(func.sum(Recommendation.version), 0)).where(
-            Recommendation.meeting_id == meeting.id
-        )
-    ).one()
-    return meeting.version + int(problems) + int(recommendations)
-
-
-def _summary(institution: Institution | None) -> InstitutionSummary | None:
-    if institution is None:
-        return None
-    return InstitutionSummary(
-        id=institution.id or 0, name=institution.name, abbreviation=institution.abbreviation
+    problems = (
+        select(func.coalesce(func.sum(PROBLEM.c.version), 0))
+        .where(PROBLEM.c.meeting_id == meeting.id)
+        .scalar_subquery()
     )
+    recommendations = (
+        select(func.coalesce(func.sum(REC.c.version), 0))
+        .where(REC.c.meeting_id == meeting.id)
+        .scalar_subquery()
+    )
+    summed = session.execute(select(problems + recommendations)).scalar_one()
+    return meeting.version + int(summed)
 
 
 def body_summary(body: Body) -> BodySummary:
@@ -96,54 +95,70 @@ def body_summary(body: Body) -> BodySummary:
 
 
 def to_read(session: Session, meeting: Meeting) -> MeetingRead:
-    """Return the stored minutes of a meeting with ids added (removed items left out)."""
+    """Return the stored minutes of a meeting with ids added (removed items left out).
+
+    Column selects, not ORM objects: a posted document's answer reads back some 80 rows.
+    """
     body = session.get(Body, meeting.body_id)
     assert body is not None
-    attendance = session.exec(
-        select(Attendance)
-        .where(Attendance.meeting_id == meeting.id)
-        .order_by(col(Attendance.position))
+    attendance = session.execute(
+        select(ATTENDANCE.c.institution_id, ATTENDANCE.c.representatives)
+        .where(ATTENDANCE.c.meeting_id == meeting.id)
+        .order_by(ATTENDANCE.c.position)
     ).all()
-    problems = session.exec(
-        select(Problem)
-        .where(Problem.meeting_id == meeting.id, col(Problem.withdrawn_at).is_(None))
-        .order_by(col(Problem.id))
-    ).all()
-    recommendations = session.exec(
-        select(Recommendation)
-        .where(Recommendation.meeting_id == meeting.id, col(Recommendation.removed_at).is_(None))
-        .order_by(col(Recommendation.id))
-    ).all()
-    responsible = session.exec(
-        select(RecommendationResponsible)
-        .where(
-            col(RecommendationResponsible.recommendation_id).in_([r.id for r in recommendations])
+    problems = session.execute(
+        select(
+            PROBLEM.c.id,
+            PROBLEM.c.key,
+            PROBLEM.c.raised_by_id,
+            PROBLEM.c.theme,
+            PROBLEM.c.title,
+            PROBLEM.c.description,
         )
-        .order_by(col(RecommendationResponsible.position))
+        .where(PROBLEM.c.meeting_id == meeting.id, PROBLEM.c.withdrawn_at.is_(None))
+        .order_by(PROBLEM.c.id)
     ).all()
-    activity_ids = {r.activity_id for r in recommendations if r.activity_id is not None}
-    activities = {
-        a.id: a
-        for a in session.exec(select(Activity).where(col(Activity.id).in_(activity_ids))).all()
-    }
+    kept = (REC.c.meeting_id == meeting.id, REC.c.removed_at.is_(None))
+    recommendations = session.execute(
+        select(
+            REC.c.id,
+            REC.c.key,
+            REC.c.problem_id,
+            REC.c.text,
+            REC.c.status,
+            REC.c.version,
+            REC.c.due_on,
+            ACTIVITY.c.id.label("activity_id"),
+            ACTIVITY.c.action_plan_id,
+            ACTIVITY.c.code,
+        )
+        .outerjoin(ACTIVITY, ACTIVITY.c.id == REC.c.activity_id)
+        .where(*kept)
+        .order_by(REC.c.id)
+    ).all()
+    responsible = session.execute(
+        select(RESPONSIBLE.c.recommendation_id, RESPONSIBLE.c.institution_id, RESPONSIBLE.c.lead)
+        .where(RESPONSIBLE.c.recommendation_id.in_(select(REC.c.id).where(*kept)))
+        .order_by(RESPONSIBLE.c.recommendation_id, RESPONSIBLE.c.position)
+    ).all()
     institution_ids = {a.institution_id for a in attendance}
     institution_ids |= {p.raised_by_id for p in problems if p.raised_by_id is not None}
     institution_ids |= {r.institution_id for r in responsible}
     if meeting.chair_institution_id is not None:
         institution_ids.add(meeting.chair_institution_id)
     known = {
-        i.id: i
-        for i in session.exec(
-            select(Institution).where(col(Institution.id).in_(institution_ids))
-        ).all()
+        row.id: InstitutionSummary(id=row.id, name=row.name, abbreviation=row.abbreviation)
+        for row in session.execute(
+            select(INSTITUTION.c.id, INSTITUTION.c.name, INSTITUTION.c.abbreviation).where(
+                INSTITUTION.c.id.in_(institution_ids)
+            )
+        )
     }
     keys = {p.id: p.key for p in problems}
     people: dict[int, list[ResponsibleRead]] = {}
     for row in responsible:
-        summary = _summary(known[row.institution_id])
-        assert summary is not None
         people.setdefault(row.recommendation_id, []).append(
-            ResponsibleRead(institution=summary, lead=row.lead)
+            ResponsibleRead(institution=known[row.institution_id], lead=row.lead)
         )
     region = regions.region_ref(meeting.region_id)
     assert region is not None
@@ -159,7 +174,7 @@ def to_read(session: Session, meeting: Meeting) -> MeetingRead:
         chair=ChairRead(
             name=meeting.chair_name,
             position=meeting.chair_position,
-            institution=_summary(known.get(meeting.chair_institution_id or 0)),
+            institution=known.get(meeting.chair_institution_id or 0),
         )
         if meeting.chair_name
         else None,
@@ -167,16 +182,16 @@ def to_read(session: Session, meeting: Meeting) -> MeetingRead:
         agenda=list(meeting.agenda),
         attendees=[
             AttendeeRead(
-                institution=_summary(known[a.institution_id]),  # type: ignore[arg-type]
+                institution=known[a.institution_id],
                 representatives=list(a.representatives),
             )
             for a in attendance
         ],
         problems=[
             ProblemInMinutes(
-                id=p.id or 0,
+                id=p.id,
                 key=p.key,
-                raised_by=_summary(known.get(p.raised_by_id or 0)),
+                raised_by=known.get(p.raised_by_id or 0),
                 theme=ProblemTheme(p.theme),
                 title=p.title,
                 description=p.description,
@@ -185,16 +200,16 @@ def to_read(session: Session, meeting: Meeting) -> MeetingRead:
         ],
         recommendations=[
             RecommendationInMinutes(
-                id=r.id or 0,
+                id=r.id,
                 key=r.key,
                 problem=keys.get(r.problem_id) if r.problem_id else None,
                 problem_id=r.problem_id,
                 text=r.text,
                 status=RecommendationStatus(r.status),
                 version=r.version,
-                responsible=people.get(r.id or 0, []),
+                responsible=people.get(r.id, []),
                 due_on=r.due_on,
-                activity=_activity_ref(activities.get(r.activity_id))
+                activity=ActivityRef(id=r.activity_id, plan_id=r.action_plan_id, code=r.code)
                 if r.activity_id is not None
                 else None,
             )
@@ -206,12 +221,6 @@ def to_read(session: Session, meeting: Meeting) -> MeetingRead:
         created_at=meeting.created_at,
         updated_at=meeting.updated_at,
     )
-
-
-def _activity_ref(activity: Activity | None) -> ActivityRef | None:
-    if activity is None:
-        return None
-    return ActivityRef(id=activity.id or 0, plan_id=activity.action_plan_id, code=activity.code)
 
 
 # --- lists --------------------------------------------------------------------------------------
