@@ -97,12 +97,52 @@ def backup(database_url: str, out: Path) -> Report:
 
 
 def restore(database_url: str, source: Path) -> Report:
-    """Replace the database at `database_url` with the backup in `source`."""
+    """Replace the database at `database_url` with the backup in `source`.
+
+    The restored write counter (models.DataRevision) is moved past the replaced database's:
+    list ETags name a counter value, and a value served before the restore must never come
+    to stand for other data after it (that would answer a stale copy with 304).
+    """
     if not source.is_file():
         raise BackupError(f"{source} is not a file")
+    replaced = _data_revision(database_url)
     if is_sqlite(database_url):
-        return _restore_sqlite(_sqlite_path(database_url), source)
-    return _restore_postgres(database_url, source)
+        report = _restore_sqlite(_sqlite_path(database_url), source, after=replaced)
+    else:
+        report = _restore_postgres(database_url, source)
+        _advance_data_revision(database_url, after=replaced)
+    return report
+
+
+def _data_revision(database_url: str) -> int:
+    """Return the write counter of the database at `database_url` (0 if it has none)."""
+    if is_sqlite(database_url) and not _sqlite_path(database_url).exists():
+        return 0
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text(REVISION_SQL)).scalar() or 0)
+    except Exception:
+        return 0  # no database yet, or no counter: nothing was served from it
+    finally:
+        engine.dispose()
+
+
+def _advance_data_revision(database_url: str, *, after: int) -> None:
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(ADVANCE_SQL), {"after": after})
+    finally:
+        engine.dispose()
+
+
+REVISION_SQL = "SELECT value FROM data_revision WHERE id = 1"
+# One more than the larger of the two counters, so every list ETag changes.
+ADVANCE_SQL = (
+    "UPDATE data_revision SET value = "
+    "CASE WHEN value > :after THEN value ELSE :after END + 1 WHERE id = 1"
+)
 
 
 def has_data(database_url: str) -> bool:
@@ -210,7 +250,7 @@ def _sqlite_contents(path: Path) -> tuple[str | None, dict[str, int]]:
     return revision, counts
 
 
-def _restore_sqlite(target: Path, source: Path) -> Report:
+def _restore_sqlite(target: Path, source: Path, *, after: int) -> Report:
     if source.resolve() in {p.resolve() for p in [target, *_sidecars(target)]}:
         raise BackupError("the backup file is the database itself")
     _require_magic(source, SQLITE_MAGIC, "a SQLite database", other=(PG_DUMP_MAGIC, "pg_dump"))
@@ -226,6 +266,8 @@ def _restore_sqlite(target: Path, source: Path) -> Report:
             raise BackupError(f"{source} is not a usable SQLite database ({error})") from error
         report.revision, report.counts = _sqlite_contents(temporary)
         _require_head(report.revision, source)
+        with closing(sqlite3.connect(temporary)) as copy, copy:
+            copy.execute(ADVANCE_SQL, {"after": after})
         _fsync(temporary)
         _release(target)
         os.replace(temporary, target)

@@ -10,7 +10,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, Numeric, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Numeric,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 import app.db  # noqa: F401  (sets the naming convention before any table is declared)
@@ -156,6 +165,13 @@ class Institution(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_institution_region_id_name_folded", "region_id", "name_folded"),
+        # One name per scope: a region, or the national institutions (no region, as 0).
+        Index(
+            "uq_institution_scope_name_folded",
+            text("coalesce(region_id, 0)"),
+            "name_folded",
+            unique=True,
+        ),
         Index("ix_institution_abbreviation_folded", "abbreviation_folded"),
         Index("ix_institution_name_folded", "name_folded"),
     )

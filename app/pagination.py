@@ -115,14 +115,16 @@ class Keyset:
             paged = stmt.order_by(*self.order_by())
             return [paged if values is None else paged.where(self.after(values))]
         rest = Keyset(self.name, self.keys[1:])
+        # Within a range the first key is never NULL: ordered as a plain column, it matches
+        # a plain index forwards or backwards on both engines (NULLS LAST would not, DESC).
+        valued = Keyset(self.name, [replace(lead, nullable=False), *rest.keys])
         found = []
         if values is None or values[0] is not None:
-            valued = Keyset(self.name, [replace(lead, nullable=False), *rest.keys])
             head = stmt.where(lead.column.is_not(None)).order_by(*valued.order_by())
             found.append(head if values is None else head.where(valued.after(values)))
         if nulls:
             # Ordered by the (NULL) first key too, so that planners take the index it leads.
-            tail = stmt.where(lead.column.is_(None)).order_by(lead.order_by(), *rest.order_by())
+            tail = stmt.where(lead.column.is_(None)).order_by(*valued.order_by())
             after_null = values is not None and values[0] is None
             found.append(tail.where(rest.after(values[1:])) if after_null else tail)
         return found

@@ -64,9 +64,27 @@ def not_modified(request: Request, etag: str) -> Response | None:
     return None
 
 
-def version_etag(version: int) -> str:
-    """Return the ETag of a single resource at `version`."""
-    return f'"v{version}"'
+def version_etag(version: int, *shows: object) -> str:
+    """Return the ETag of a single resource at `version`.
+
+    `shows` names what else its representation depends on (an action plan shows its linked
+    recommendations' statuses, and whether they are overdue today): the ETag then changes with
+    those too, so a 304 is never stale, while If-Match compares only the version part.
+    """
+    if not shows:
+        return f'"v{version}"'
+    digest = hashlib.blake2b(repr(shows).encode(), digest_size=6).hexdigest()
+    return f'"v{version}.{digest}"'
+
+
+def _names_version(header: str, version: int) -> bool:
+    """Tell whether an If-Match header names `version` (any ETag version_etag made for it)."""
+    wanted = f"v{version}"
+    for candidate in (part.strip() for part in header.split(",")):
+        tag = candidate.removeprefix("W/").strip('"')
+        if candidate == "*" or tag.split(".")[0] == wanted:
+            return True
+    return False
 
 
 def etag_matches(header: str | None, etag: str) -> bool:
@@ -115,7 +133,7 @@ def page_response(
 def check_if_match(request: Request, version: int) -> None:
     """Raise 412 if the request's If-Match names another version of the resource."""
     header = request.headers.get("if-match")
-    if header and not etag_matches(header, version_etag(version)):
+    if header and not _names_version(header, version):
         raise PreconditionFailed(
             "the resource was changed since you read it; read it again and reapply your change",
             current_etag=version_etag(version),

@@ -1,5 +1,6 @@
 """Alembic environment: the models' metadata, the configured database, batch mode for SQLite."""
 
+import warnings
 from logging.config import fileConfig
 
 from alembic import context
@@ -19,9 +20,16 @@ target_metadata = SQLModel.metadata
 # Search indexes made by raw SQL in a migration (2026-11-25_text_search_indexes.py): not in
 # the models' metadata, so `alembic check` must not report them as extra.
 UNMODELLED = ("recommendation_fts", "ix_recommendation_text_trgm")
+# Indexes on expressions, which SQLAlchemy cannot reflect: the models and their migration
+# (2026-11-25_institution_name_unique_per_scope.py) declare them; autogenerate cannot compare.
+EXPRESSION_INDEXES = {"uq_institution_scope_name_folded"}
+warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based")
+warnings.filterwarnings("ignore", message="autogenerate skipping metadata-specified expression")
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    if type_ == "index" and name in EXPRESSION_INDEXES:
+        return False
     return not (reflected and compare_to is None and name and name.startswith(UNMODELLED))
 
 

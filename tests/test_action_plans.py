@@ -50,7 +50,7 @@ def test_create_plan_stores_the_tree_with_ids_and_location(
     assert response.status_code == 201, response.text
     plan = response.json()
     assert response.headers["Location"] == f"{PLANS}/{plan['id']}"
-    assert response.headers["ETag"] == '"v1"'
+    assert response.headers["ETag"].startswith('"v1.')
     assert plan["region"] == "AL-10"
     assert plan["status"] == "draft"
     assert [o["code"] for o in plan["objectives"]] == ["1", "2"]
@@ -92,7 +92,8 @@ def test_get_plan_answers_304_for_its_etag_and_404_for_unknown(
     client: TestClient, admin: dict[str, str], shkoder: dict[str, Any]
 ) -> None:
     plan_id = client.post(PLANS, json=plan_document(), headers=admin).json()["id"]
-    again = client.get(f"{PLANS}/{plan_id}", headers={**admin, "If-None-Match": '"v1"'})
+    etag = client.get(f"{PLANS}/{plan_id}", headers=admin).headers["etag"]
+    again = client.get(f"{PLANS}/{plan_id}", headers={**admin, "If-None-Match": etag})
     assert again.status_code == 304
     missing = client.get(f"{PLANS}/999", headers=admin)
     assert missing.status_code == 404
@@ -364,6 +365,30 @@ def test_plan_shows_linked_recommendations_under_their_activity(
     assert _activity(fetched, "1.2")["recommendations"] == []
 
 
+def test_a_linked_recommendations_new_status_changes_the_plans_etag_not_its_version(
+    client: TestClient, admin: dict[str, str], shkoder: dict[str, Any], db: Session
+) -> None:
+    plan = client.post(PLANS, json=plan_document(), headers=admin).json()
+    url = f"{PLANS}/{plan['id']}"
+    meeting = make_meeting(db, body=make_body(db, region="AL-10"))
+    linked = make_recommendation(db, meeting=meeting, activity_id=_activity(plan, "1.1")["id"])
+    db.commit()
+    before = client.get(url, headers=admin)
+    moved = client.patch(
+        f"/api/v1/recommendations/{linked.id}", json={"status": "in_progress"}, headers=admin
+    )
+    assert moved.status_code == 200, moved.text
+    # The plan shows the new status: its cached copy is stale, so no 304.
+    after = client.get(url, headers={**admin, "If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert _activity(after.json(), "1.1")["recommendations"][0]["status"] == "in_progress"
+    # The plan itself did not change: an edit made against the older copy still applies.
+    edited = client.patch(
+        url, json={"title": "Plani i ri"}, headers={**admin, "If-Match": before.headers["etag"]}
+    )
+    assert edited.status_code == 200, edited.text
+
+
 # --- PATCH -------------------------------------------------------------------------------------
 
 
@@ -397,7 +422,7 @@ def test_patch_changes_plan_fields_and_edits_activities_in_place(
         headers={**admin, "If-Match": '"v1"'},
     )
     assert response.status_code == 200, response.text
-    assert response.headers["ETag"] == '"v2"'
+    assert response.headers["ETag"].startswith('"v2.')
     changed = response.json()
     assert (changed["title"], changed["status"], changed["national_reference"]) == (
         "Plani i rishikuar",

@@ -165,7 +165,7 @@ def test_status_in_a_follow_up_moves_the_activity_and_the_plan_version(
     assert moved.status_code == 201
     assert moved.json()["new_status"] == "in_progress"
     tree = client.get(f"{PLANS}/{plan['id']}", headers=admin)
-    assert tree.headers["ETag"] == '"v2"'
+    assert tree.headers["ETag"].startswith('"v2.')
     activity = tree.json()["objectives"][0]["activities"][0]
     assert (activity["status"], activity["version"]) == ("in_progress", 2)
 
@@ -174,7 +174,7 @@ def test_status_in_a_follow_up_moves_the_activity_and_the_plan_version(
     assert client.post(url, json=earlier, headers=admin).status_code == 201
     tree = client.get(f"{PLANS}/{plan['id']}", headers=admin)
     assert tree.json()["objectives"][0]["activities"][0]["status"] == "in_progress"
-    assert tree.headers["ETag"] == '"v2"'
+    assert tree.headers["ETag"].startswith('"v2.')
     # ...a later one does; the same date is decided by the later report.
     later = _report(institution="DRSHSSH", status="completed")
     assert client.post(url, json=later, headers=admin).status_code == 201

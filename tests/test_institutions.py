@@ -4,6 +4,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.institutions import service as institutions_service
+
 from factories import make_body, make_institution
 
 DVP = "Drejtoria Vendore e Policisë Durrës"
@@ -118,6 +120,29 @@ def test_same_name_in_a_region_is_a_409_whatever_the_diacritics(
         headers=admin,
     )
     assert elsewhere.status_code == 201
+
+
+@pytest.mark.parametrize("region", ["AL-02", None])
+def test_the_database_refuses_a_name_twice_in_a_scope_when_creates_race(
+    client: TestClient,
+    admin: dict[str, str],
+    durres: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    region: str | None,
+) -> None:
+    # As if two creates had both passed the service's check before either committed.
+    monkeypatch.setattr(institutions_service, "_ensure_unique_name", lambda *_a, **_k: None)
+    document = {"name": "Qendra Kombëtare Pritëse", "kind": "social_service", "region": region}
+    assert client.post("/api/v1/institutions", json=document, headers=admin).status_code == 201
+    again = client.post(
+        "/api/v1/institutions",
+        json={**document, "name": "QENDRA KOMBETARE PRITESE"},
+        headers=admin,
+    )
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    listed = client.get("/api/v1/institutions", params={"q": "qendra kombetare"}, headers=admin)
+    assert [item["name"] for item in listed.json()["items"]] == ["Qendra Kombëtare Pritëse"]
 
 
 def test_renaming_onto_another_institutions_name_is_a_409(

@@ -4,6 +4,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from sqlmodel import Session
 from starlette.responses import Response
 
 from app import clock
@@ -42,7 +43,13 @@ from app.pagination import (
     parse_date,
 )
 from app.regions.schemas import REGION_CODE_PATTERN
-from app.responses import check_if_match, json_response, page_response, version_etag
+from app.responses import (
+    check_if_match,
+    data_revision,
+    json_response,
+    page_response,
+    version_etag,
+)
 
 router = APIRouter(tags=["action plans"])
 
@@ -137,9 +144,15 @@ def create_action_plan(
         request,
         tree.to_read(session, plan),
         status_code=201,
-        etag=version_etag(plan.version),
+        etag=plan_etag(session, plan),
         headers={"Location": f"{request.url.path}/{plan.id}"},
     )
+
+
+def plan_etag(session: Session, plan: ActionPlan) -> str:
+    """A plan's ETag: its version, qualified by what its tree shows of other resources (linked
+    recommendations, their `overdue` as of today), which every write moves the revision of."""
+    return version_etag(plan.version, data_revision(session), clock.today())
 
 
 @router.get("/action-plans/{plan_id}", response_model=PlanRead, responses=READ_ERRORS)
@@ -151,7 +164,7 @@ def get_action_plan(
     Linked recommendations show `overdue` as of today.
     """
     plan = plans.get(session, plan_id)
-    return json_response(request, tree.to_read(session, plan), etag=version_etag(plan.version))
+    return json_response(request, tree.to_read(session, plan), etag=plan_etag(session, plan))
 
 
 @router.patch("/action-plans/{plan_id}", response_model=PlanRead, responses=WRITE_ERRORS)
@@ -173,7 +186,7 @@ def update_action_plan(
     check_if_match(request, plan.version)
     plan = plans.update(session, plan, data, actor=actor)
     session.commit()
-    return json_response(request, tree.to_read(session, plan), etag=version_etag(plan.version))
+    return json_response(request, tree.to_read(session, plan), etag=plan_etag(session, plan))
 
 
 @router.get(
