@@ -35,14 +35,11 @@ DATABASE_ERRORS = (SQLAlchemyError, sqlite3.Error, psycopg.Error)
 
 def current_data_revision() -> int:
     """Return the count of committed writes (models.DataRevision), read outside any session."""
-    connection = autocommit_connection()
-    try:
+    with autocommit_connection() as connection:
         cursor = connection.cursor()
         cursor.execute(_REVISION_SQL)
         row = cursor.fetchone()
         cursor.close()
-    finally:
-        connection.close()
     return int(row[0]) if row else 0
 
 

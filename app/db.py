@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,6 @@ from fastapi import Depends
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import Session, SQLModel, create_engine
 
 from app.config import get_settings
@@ -120,51 +120,57 @@ def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
 
 
-def autocommit_connection() -> PoolProxiedConnection:
-    """Return a pooled DBAPI connection on which every statement commits by itself.
+@contextmanager
+def autocommit_connection() -> Iterator[Any]:
+    """Yield a pooled DBAPI connection on which every statement commits by itself.
 
     For one-statement reads outside any request session (app.conditional): no BEGIN, and no
-    ROLLBACK round trip when the connection goes back to its pool (close it to return it).
+    ROLLBACK round trip when the connection goes back to its pool. On PostgreSQL the switch is
+    psycopg's client-side `autocommit` flag, set back before the connection is returned.
     """
-    return autocommit_engine().raw_connection()
+    connection = get_engine().raw_connection()
+    postgres = get_engine().dialect.name == "postgresql"
+    try:
+        if postgres:
+            connection.driver_connection.autocommit = True  # type: ignore[union-attr]
+        yield connection
+    finally:
+        try:
+            if postgres:
+                connection.driver_connection.autocommit = False  # type: ignore[union-attr]
+        finally:
+            connection.close()
 
 
 def autocommit_session() -> Session:
     """Return a session for reads of one statement each, such as a page of the list.
 
     On PostgreSQL each statement runs on its own (it would see its own snapshot anyway, at
-    READ COMMITTED), which saves the BEGIN and ROLLBACK round trips of a transaction. SQLite
-    is in-process: its sessions keep their transaction, which costs nothing there.
+    READ COMMITTED), which saves the BEGIN and ROLLBACK round trips of a transaction; its
+    connections come from the same pool, switched client-side. SQLite is in-process: its
+    sessions keep their transaction, which costs nothing there.
     """
     return Session(autocommit_engine(), expire_on_commit=False)
 
 
 def autocommit_engine() -> Engine:
-    """Return the engine of autocommit connections (on SQLite, the engine itself)."""
+    """Return the engine whose connections autocommit (on SQLite, the engine itself)."""
     engine = get_engine()
     if engine.dialect.name == "sqlite":
         return engine  # pysqlite runs with isolation_level None: autocommit
-    twin = _autocommit_twins.get(engine)
-    if twin is None:
-        twin = _autocommit_twins[engine] = create_engine(
-            engine.url,
-            isolation_level="AUTOCOMMIT",
-            pool_recycle=1800,
-            pool_size=get_settings().db_pool_size,
-            max_overflow=get_settings().db_pool_size,
-            connect_args={"options": "-c timezone=UTC"},
-        )
-    return twin
+    return _autocommit(engine)
 
 
-_autocommit_twins: dict[Engine, Engine] = {}
+@lru_cache(maxsize=4)
+def _autocommit(engine: Engine) -> Engine:
+    # Same pool; SQLAlchemy sets the level at checkout and restores it at return.
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def dispose_engines() -> None:
     """Close every pooled connection of this process and forget its engines (tests use it)."""
-    for engine in [get_engine(), *_autocommit_twins.values()]:
-        engine.dispose()
-    _autocommit_twins.clear()
+    get_engine().dispose()
+    _autocommit.cache_clear()
     get_engine.cache_clear()
 
 
