@@ -246,6 +246,27 @@ def deep_cursor(dataset: Dataset) -> tuple[str, int]:
     return base64.urlsafe_b64encode(raw).decode().rstrip("="), depth
 
 
+# Every PostgreSQL dataset's service, LIMIT-B and LIMIT-B′ stay up for the whole run, each
+# keeping up to 16 connections (c16), and the minutes floor opens 8 more.
+CONNECTIONS_PER_POSTGRES_DATASET = 3 * 16
+
+
+def require_connections(datasets: list[Dataset]) -> None:
+    """Stop with advice when PostgreSQL allows too few connections for this run's servers."""
+    postgres = [d for d in datasets if d.engine == "postgresql"]
+    if not postgres:
+        return
+    needed = CONNECTIONS_PER_POSTGRES_DATASET * len(postgres) + 8 + 10
+    with psycopg.connect(_conninfo(postgres[0].url)) as connection:
+        allowed = int(connection.execute("SHOW max_connections").fetchone()[0])
+    if allowed < needed:
+        raise SystemExit(
+            f"PostgreSQL allows {allowed} connections; this run needs about {needed}. Raise it "
+            "(psql -c 'ALTER SYSTEM SET max_connections = 200', then restart PostgreSQL) or "
+            "run fewer PostgreSQL datasets (--datasets)."
+        )
+
+
 def environment(datasets: list[Dataset]) -> dict[str, Any]:
     """Describe the machine and software the run measured."""
     import platform

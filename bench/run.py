@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         f"runs; shuffle seed {args.seed}; results in {run_dir.relative_to(ROOT)}",
         flush=True,
     )
+    data.require_connections(chosen)
     markers = {d.name: data.prepare(d, rebuild=args.rebuild) for d in chosen}
     environment = data.environment(chosen)
     rigs = [Rig(d, markers[d.name], run_dir) for d in chosen]
