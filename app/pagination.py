@@ -208,17 +208,12 @@ def paginate(
     limit: int,
     cursor: str | None,
     row_keys: Callable[[Any], Sequence[Any]],
-    count: bool = True,
 ) -> tuple[list[Any], str | None, int]:
     """Run one page of `stmt` (already filtered) and return (rows, next_cursor, total).
 
     `row_keys(row)` returns the row's values for the keyset's sort keys.
     """
-    total = (
-        session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-        if count
-        else 0
-    )
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     values = keyset.decode(cursor) if cursor else None
     rows: list[Any] = []
     for segment in keyset.segments(stmt, values):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from app import audit
 from app.auth import Actor, require_region_write
@@ -41,16 +41,12 @@ from app.models import (
     utcnow,
 )
 from app.recommendations import workflow
+from app.recommendations.service import ACTIVITY, INSTITUTION, REC, RESPONSIBLE, TABLES
 from app.regions import service as regions
 from app.text import like_pattern
 
-TABLES = SQLModel.metadata.tables
 ATTENDANCE = TABLES["attendance"]
 PROBLEM = TABLES["problem"]
-REC = TABLES["recommendation"]
-RESPONSIBLE = TABLES["recommendation_responsible"]
-INSTITUTION = TABLES["institution"]
-ACTIVITY = TABLES["activity"]
 
 WITHDRAWN_NOTE = "meeting withdrawn"
 DEMO_MINUTES = Path(__file__).resolve().parent.parent / "demo" / "minutes"
